@@ -1,0 +1,180 @@
+"""The Gymnasium environment: one user per session, composed from the user and response models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from recbook.config import EnvConfig
+from recbook.observations import ObservationLayout
+from recbook.response import engagement_probability, sample_clicks
+from recbook.users import AlphaLike, sample_preferences, validate_preferences
+
+__all__ = ["RecommendationEnv", "validate_action"]
+
+
+def validate_action(action: object, n_items: int) -> int:
+    """Return ``action`` as an int item index, or raise ``ValueError`` naming ``action``."""
+    if isinstance(action, np.ndarray) and action.shape == ():
+        action = action.item()
+    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
+        raise ValueError(f"action must be an integer item index in [0, {n_items}), got {action!r}")
+    if not 0 <= int(action) < n_items:
+        raise ValueError(f"action must be in [0, {n_items}), got {action}")
+    return int(action)
+
+
+class RecommendationEnv(gym.Env[NDArray[np.float32], np.int64]):
+    """Recommend one of ``n_items`` items to a user, ``session_length`` times; repeats pay less.
+
+    ## Description
+    Each episode is a session with one new user whose hidden preference vector ``p`` (non-negative, sums to 1)
+    is drawn from ``Dirichlet(alpha)``. At every step the agent recommends an item; recommending item ``a`` for
+    the k-th time this session engages the user with probability ``p[a] * m(k)``, where ``m(k) = 1/k``
+    (``decay="harmonic"``, the original project) or ``decay_rate ** (k-1)`` (``decay="geometric"``).
+
+    ## Action Space
+    ``Discrete(n_items)``: the item to recommend.
+
+    ## Observation Space
+    ``observation="counts"`` (default, the original): ``Box(0, T, (n,), float32)``, the raw count vector.
+    ``observation="feedback"``: ``Box(0, high, (3n+1,), float32)``:
+
+    ============  ===========================================================  ===  =========
+    index         meaning                                                      min  max
+    ============  ===========================================================  ===  =========
+    0 .. n-1      times item a was recommended / T                             0    1
+    n .. 2n-1     1 if item a was recommended this session                     0    1
+    2n .. 3n-1    preference estimate reward_sum / exposure (0 if unseen)      0    1 (click: T/exposure(T))
+    3n            steps remaining / T                                          0    1
+    ============  ===========================================================  ===  =========
+
+    ``observation="oracle"``: the feedback vector followed by the true ``p`` (``4n+1`` entries). Details in
+    :mod:`recbook.observations`. The hidden preferences appear in no other mode, ``render`` included.
+
+    ## Rewards
+    ``feedback="expected"``: the engagement probability ``p[a] * m(k)`` (deterministic).
+    ``feedback="click"``: ``1.0`` with that probability, else ``0.0``, drawn from ``env.np_random``.
+    ``info["engagement_probability"]`` always holds the probability.
+
+    ## Starting State
+    Counts and observed rewards are zero; ``p`` is a fresh Dirichlet draw, or ``options={"preferences": p}``.
+
+    ## Episode End
+    ``terminated=True`` on the step that makes ``session_length`` recommendations; ``truncated`` is always
+    ``False``. Stepping again needs a ``reset``.
+
+    ## Arguments
+    ``n_items=10, session_length=20, alpha=1.0, decay="harmonic", decay_rate=0.8, feedback="expected",
+    observation="counts", render_mode=None`` (``"ansi"`` renders a text summary). Invalid values raise
+    ``ValueError`` naming the parameter (see :class:`recbook.config.EnvConfig`).
+
+    ## Version History
+    * v0: initial release.
+
+    ## Example
+    >>> import gymnasium as gym, recbook
+    >>> env = gym.make("recbook/Recommendation-v0", observation="feedback")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs, reward, terminated, truncated, info = env.step(3)
+    >>> round(reward, 4) == round(float(env.unwrapped.preferences[3]), 4)
+    True
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        n_items: int = 10,
+        session_length: int = 20,
+        alpha: AlphaLike = 1.0,
+        decay: str = "harmonic",
+        decay_rate: float = 0.8,
+        feedback: str = "expected",
+        observation: str = "counts",
+        render_mode: str | None = None,
+    ) -> None:
+        self.config = EnvConfig(
+            n_items=n_items,
+            session_length=session_length,
+            alpha=alpha,  # type: ignore[arg-type]
+            decay=decay,
+            decay_rate=decay_rate,
+            feedback=feedback,
+            observation=observation,
+        )
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.layout = ObservationLayout(self.config)
+        self.action_space = spaces.Discrete(self.config.n_items)
+        self.observation_space = self.layout.space()
+        n = self.config.n_items
+        self.preferences: NDArray[np.float64] = np.full(n, 1.0 / n)
+        self.counts: NDArray[np.int64] = np.zeros(n, dtype=np.int64)
+        self.reward_sums: NDArray[np.float64] = np.zeros(n)
+        self.step_count = 0
+        self._ready = False
+
+    @classmethod
+    def from_config(cls, config: EnvConfig, render_mode: str | None = None) -> RecommendationEnv:
+        """Build the environment described by ``config``."""
+        return cls(**config.make_kwargs(), render_mode=render_mode)
+
+    def _observation(self) -> NDArray[np.float32]:
+        return self.layout.build(self.counts, self.reward_sums, self.step_count, self.preferences)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[NDArray[np.float32], dict[str, Any]]:
+        """Start a session with a new user. ``options={"preferences": p}`` fixes the user instead of drawing."""
+        super().reset(seed=seed)
+        options = dict(options or {})
+        preferences = options.pop("preferences", None)
+        if options:
+            raise ValueError(f"unknown reset option(s): {sorted(options)}; only 'preferences' is accepted")
+        if preferences is None:
+            self.preferences = sample_preferences(self.np_random, self.config.alpha_vector)
+        else:
+            self.preferences = validate_preferences(preferences, self.config.n_items)
+        self.counts = np.zeros(self.config.n_items, dtype=np.int64)
+        self.reward_sums = np.zeros(self.config.n_items)
+        self.step_count = 0
+        self._ready = True
+        return self._observation(), {}
+
+    def step(self, action: object) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
+        if not self._ready:
+            if self.step_count >= self.config.session_length:
+                raise gym.error.ResetNeeded("the session has ended (terminated=True); call reset() before step()")
+            raise gym.error.ResetNeeded("call reset() before step()")
+        item = validate_action(action, self.config.n_items)
+        self.counts[item] += 1
+        probability = float(engagement_probability(self.preferences[item], self.counts[item], self.config.decay_model))
+        if self.config.feedback == "expected":
+            reward = probability
+        else:
+            reward = float(sample_clicks(self.np_random, probability))
+        self.reward_sums[item] += reward
+        self.step_count += 1
+        terminated = self.step_count >= self.config.session_length
+        if terminated:
+            self._ready = False
+        info = {"engagement_probability": probability, "item": item, "repeat": int(self.counts[item])}
+        return self._observation(), reward, terminated, False, info
+
+    def render(self) -> str | None:
+        """Text summary of the session so far (``render_mode="ansi"``); no hidden state unless oracle mode."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without render_mode; pass render_mode='ansi' to gym.make")
+            return None
+        lines = [f"step {self.step_count}/{self.config.session_length}"]
+        lines.append("counts      " + " ".join(f"{c:5d}" for c in self.counts))
+        lines.append("reward sum  " + " ".join(f"{r:5.2f}" for r in self.reward_sums))
+        if self.config.observation == "oracle":
+            lines.append("preferences " + " ".join(f"{p:5.2f}" for p in self.preferences))
+        return "\n".join(lines)
