@@ -1,0 +1,89 @@
+"""Throughput benchmarks: ``python -m recbook.bench env``.
+
+Measures the scalar environment's steps per second and the batched environment's user-steps per second for
+several batch sizes ``K``, stepping with uniformly random actions, and prints the speed-up over the scalar env.
+Wall-clock figures depend on the machine and on what else it is doing; compare ratios measured in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from recbook.config import EnvConfig
+from recbook.env import RecommendationEnv
+from recbook.vector import RecommendationVectorEnv
+
+__all__ = ["benchmark_scalar", "benchmark_batched", "benchmark_env", "main"]
+
+
+def benchmark_scalar(config: EnvConfig, n_steps: int = 20_000, seed: int = 0) -> float:
+    """Steps per second of :class:`~recbook.env.RecommendationEnv` (resets included) over ``n_steps`` steps."""
+    env = RecommendationEnv.from_config(config)
+    rng = np.random.default_rng(seed)
+    actions = rng.integers(0, config.n_items, size=n_steps)
+    env.reset(seed=seed)
+    start = time.perf_counter()
+    for action in actions:
+        _, _, terminated, _, _ = env.step(int(action))
+        if terminated:
+            env.reset()
+    return n_steps / (time.perf_counter() - start)
+
+
+def benchmark_batched(config: EnvConfig, num_envs: int, n_user_steps: int = 2_000_000, seed: int = 0) -> float:
+    """User-steps per second of :class:`~recbook.vector.RecommendationVectorEnv` with ``num_envs`` users."""
+    env = RecommendationVectorEnv.from_config(config, num_envs)
+    rng = np.random.default_rng(seed)
+    n_calls = max(config.session_length, n_user_steps // num_envs)
+    actions = rng.integers(0, config.n_items, size=(min(n_calls, 256), num_envs))
+    env.reset(seed=seed)
+    start = time.perf_counter()
+    for i in range(n_calls):
+        env.step(actions[i % len(actions)])
+    return n_calls * num_envs / (time.perf_counter() - start)
+
+
+def benchmark_env(
+    config: EnvConfig | None = None,
+    batch_sizes: Sequence[int] = (1, 64, 1024),
+    scalar_steps: int = 20_000,
+    batched_user_steps: int = 2_000_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One row per environment: ``env``, ``num_envs``, ``steps_per_s`` (user-steps/s) and ``speedup`` vs scalar."""
+    config = config or EnvConfig(observation="feedback")
+    scalar = benchmark_scalar(config, scalar_steps, seed)
+    rows = [{"env": "scalar", "num_envs": 1, "steps_per_s": scalar}]
+    for k in batch_sizes:
+        rate = benchmark_batched(config, int(k), batched_user_steps, seed)
+        rows.append({"env": "batched", "num_envs": int(k), "steps_per_s": rate})
+    table = pd.DataFrame(rows)
+    table["speedup"] = table["steps_per_s"] / scalar
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recbook.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("target", choices=["env"], help="what to benchmark")
+    parser.add_argument("--observation", default="feedback", help="observation mode (default: feedback)")
+    parser.add_argument("--scalar-steps", type=int, default=20_000)
+    parser.add_argument("--batched-user-steps", type=int, default=2_000_000)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 1024])
+    args = parser.parse_args(argv)
+    config = EnvConfig(observation=args.observation)
+    table = benchmark_env(config, args.batch_sizes, args.scalar_steps, args.batched_user_steps)
+    print(f"recbook env throughput ({config.n_items} items, {config.session_length} steps, observation={config.observation})")
+    print(table.to_string(index=False, formatters={"steps_per_s": "{:,.0f}".format, "speedup": "{:.1f}x".format}))
+    biggest = table.iloc[-1]
+    print(f"batched K={int(biggest.num_envs)} / scalar = {biggest.speedup:.1f}x (target >= 30x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
