@@ -1,0 +1,456 @@
+"""Policies behind one ``predict()`` protocol: the oracle, the counts-only baselines and the bandits.
+
+Every policy here has Stable-Baselines3's ``predict(observation, state=None, episode_start=None,
+deterministic=True) -> (actions, state)``, so :func:`recbook.evaluation.rollout` treats them exactly like a trained
+DQN. ``predict`` takes a batch of observations of shape ``(K, d)`` and returns actions of shape ``(K,)``, or one
+observation of shape ``(d,)`` and returns a 0-d array. Everything is vectorised over users with numpy.
+
+Each policy names the observation mode it needs in its ``observation`` attribute (``"counts"``, ``"feedback"`` or
+``"oracle"``); ``rollout`` builds the environment accordingly. Only :class:`Oracle` asks for ``"oracle"``, so only
+it ever sees the true preferences.
+
+All of them are *stateless*: the feedback observation already holds everything a session has revealed (counts,
+preference estimates, clicks, steps remaining), so ``state`` is passed through unchanged.
+
+Decay. Every index scores the value of an item's *next* recommendation: ``estimate * m(count + 1)``, where ``m`` is
+the decay multiplier (:class:`~recbook.response.DecayModel`). Ranking raw preference estimates would keep
+recommending the favourite item long after its repeats are worth less than a fresh item.
+
+Randomness and ties. Stochastic policies (:class:`Random`, :class:`EpsilonGreedy`, :class:`ThompsonSampling`) own a
+``numpy.random.Generator`` seeded by the ``seed`` argument (re-seed with :meth:`Policy.reset`). They are stochastic
+by definition, so they ignore ``deterministic``. Ties between equal scores go to the lowest item index
+(``tie_break="first"``, the default, fully deterministic) or to a uniformly random tied item drawn from the
+policy's generator (``tie_break="random"``). With a symmetric Dirichlet prior users are exchangeable across items,
+so the lowest-index rule costs nothing on average.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recbook.config import EnvConfig
+from recbook.observations import FeedbackView, ObservationLayout
+
+__all__ = [
+    "POLICIES",
+    "Policy",
+    "Random",
+    "RoundRobin",
+    "ExploreOnce",
+    "EpsilonGreedy",
+    "UCB",
+    "ThompsonSampling",
+    "BayesGreedy",
+    "Oracle",
+    "make_policy",
+    "brute_force_optimum",
+    "oracle_return",
+]
+
+TIE_BREAKS: tuple[str, ...] = ("first", "random")
+
+
+class Policy:
+    """Base class: validation, batching, tie-breaking and the generator; subclasses implement :meth:`act`.
+
+    Args:
+        config: the environment the policy will act in. Its ``observation`` field is ignored: the policy builds
+            the layout of the mode it needs (``self.observation``), which also validates the configuration.
+        seed: seed of the policy's own generator (used by stochastic policies and random tie-breaking).
+        tie_break: ``"first"`` (lowest item index) or ``"random"`` (uniform among tied items).
+    """
+
+    #: Short identifier used in tables and on the command line.
+    name: ClassVar[str] = "policy"
+    #: Observation mode the policy needs; :func:`recbook.evaluation.rollout` reads it.
+    observation: ClassVar[str] = "feedback"
+
+    def __init__(self, config: EnvConfig, seed: int | None = None, tie_break: str = "first") -> None:
+        if not isinstance(config, EnvConfig):
+            raise ValueError(f"config must be an EnvConfig, got {type(config).__name__}")
+        if tie_break not in TIE_BREAKS:
+            raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
+        self.config = config
+        self.layout = ObservationLayout(config.replace(observation=self.observation))
+        self.tie_break = tie_break
+        self.seed = seed
+        self.np_random = np.random.default_rng(seed)
+        self._alpha = config.alpha_vector
+        total = config.session_length
+        # next_multiplier[c] = m(c + 1): the decay multiplier of an item's next recommendation after c of them.
+        self._next_multiplier = config.decay_model.multiplier(np.arange(1, total + 2))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def reset(self, seed: int | None = None) -> None:
+        """Re-seed the policy's generator (with ``seed``, or the constructor's seed if ``None``)."""
+        self.np_random = np.random.default_rng(self.seed if seed is None else seed)
+
+    def predict(
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+    ) -> tuple[NDArray[np.int64], Any]:
+        """Actions for a batch ``(K, d)`` of observations (returns ``(K,)``) or one ``(d,)`` (returns 0-d)."""
+        obs = np.asarray(observation, dtype=np.float64)
+        if obs.ndim not in (1, 2) or obs.shape[-1] != self.layout.size:
+            raise ValueError(
+                f"observation must have shape ({self.layout.size},) or (K, {self.layout.size}) for "
+                f"{self.name} ({self.observation!r} observation), got {obs.shape}"
+            )
+        single = obs.ndim == 1
+        actions = self.act(obs[None] if single else obs)
+        return (actions[0] if single else actions), state
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Actions ``(K,)`` for observations ``(K, d)``; the one method subclasses implement."""
+        raise NotImplementedError
+
+    # -- helpers shared by the index policies ----------------------------------------------------------------
+    def _argmax(self, scores: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Row-wise argmax of ``(K, n)`` scores with this policy's tie-breaking rule."""
+        if self.tie_break == "first":
+            return np.argmax(scores, axis=1).astype(np.int64)
+        best = scores.max(axis=1, keepdims=True)
+        tied = np.isclose(scores, best, rtol=1e-12, atol=1e-15) | (scores == best)
+        keys = np.where(tied, self.np_random.random(scores.shape), -1.0)
+        return np.argmax(keys, axis=1).astype(np.int64)
+
+    def _next_value(self, view: FeedbackView, estimate: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``estimate * m(count + 1)``: expected reward of recommending each item once more."""
+        return estimate * self._next_multiplier[view.counts]
+
+    def _beta_posterior(self, view: FeedbackView) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Per-item Beta posterior ``(a, b)`` of the preference from clicks (see :class:`BayesGreedy`).
+
+        Prior: the Dirichlet's exact marginal ``p[a] ~ Beta(alpha[a], alpha0 - alpha[a])``. Likelihood: ``clicks``
+        successes out of ``exposure(count)`` effective trials (failures clipped at 0, since with decay clicks can
+        exceed exposure).
+        """
+        alpha0 = self._alpha.sum()
+        exposure = self.layout.exposure[view.counts]
+        a = self._alpha + view.clicks
+        # The floor keeps b > 0 for a single-item catalogue (alpha0 == alpha), where Beta(a, 0) is undefined.
+        b = np.maximum((alpha0 - self._alpha) + np.maximum(exposure - view.clicks, 0.0), 1e-12)
+        return a, b
+
+    def _posterior_mean(self, view: FeedbackView) -> NDArray[np.float64]:
+        """Posterior-mean preference of every item (expected feedback: exact; clicks: Beta approximation)."""
+        if self.config.feedback == "expected":
+            revealed = view.revealed
+            unrevealed_mass = np.clip(1.0 - np.where(revealed, view.value, 0.0).sum(axis=1, keepdims=True), 0, 1)
+            alpha_unseen = np.where(revealed, 0.0, self._alpha)
+            share = np.divide(
+                alpha_unseen,
+                alpha_unseen.sum(axis=1, keepdims=True),
+                out=np.zeros_like(alpha_unseen),
+                where=alpha_unseen.sum(axis=1, keepdims=True) > 0,
+            )
+            return np.where(revealed, view.value, unrevealed_mass * share)
+        a, b = self._beta_posterior(view)
+        return a / (a + b)
+
+
+class Random(Policy):
+    """Recommend a uniformly random item at every step (ignores the observation).
+
+    The floor every other policy must clear: 1.336 on the original setting (N=10, T=20, harmonic decay).
+    """
+
+    name = "random"
+    observation = "counts"
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        return self.np_random.integers(0, self.config.n_items, size=observation.shape[0]).astype(np.int64)
+
+
+class RoundRobin(Policy):
+    """Recommend the least-recommended item so far (lowest index first): ``0, 1, ..., n-1, 0, 1, ...``.
+
+    Works on the ``"counts"`` observation, which is the same for every user; no policy that sees only counts can
+    adapt to the user, and spreading recommendations as evenly as possible maximises the expected return over the
+    prior (each item's expected preference is the same under a symmetric prior and repeats only lose value).
+    It is the best counts-only policy: 1.500 on the original setting.
+    """
+
+    name = "round-robin"
+    observation = "counts"
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        return self._argmax(-np.rint(observation))
+
+
+class ExploreOnce(Policy):
+    """Recommend each unseen item once, then be greedy on the revealed value of the next recommendation.
+
+    While any item is unrevealed it picks one (lowest index under ``tie_break="first"``); afterwards it picks the
+    item maximising ``value * m(count + 1)``. Under expected feedback one recommendation reveals ``p[a]`` exactly,
+    so after ``n`` steps this policy knows the user; the price is spending ``n`` steps on every item, liked or not.
+    """
+
+    name = "explore-once"
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        view = self.layout.parse(observation)
+        greedy = self._next_value(view, view.value)
+        # Unrevealed items outrank every revealed one.
+        scores = np.where(view.revealed, greedy, np.inf)
+        return self._argmax(scores)
+
+
+class EpsilonGreedy(Policy):
+    """With probability ``epsilon`` a random item, otherwise the item with the best empirical next value.
+
+    The greedy score is ``value * m(count + 1)`` with the empirical estimate ``value`` (clicks / exposure) for
+    revealed items and the prior mean ``alpha[a] / alpha0`` for unrevealed ones — the classic, non-Bayesian
+    estimate; the prior mean keeps it from locking onto the first item tried.
+
+    Args:
+        epsilon: exploration probability in ``[0, 1]`` (default 0.1).
+    """
+
+    name = "epsilon-greedy"
+
+    def __init__(
+        self, config: EnvConfig, epsilon: float = 0.1, seed: int | None = None, tie_break: str = "first"
+    ) -> None:
+        super().__init__(config, seed=seed, tie_break=tie_break)
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0.0 <= epsilon <= 1.0:
+            raise ValueError(f"epsilon must be a number in [0, 1], got {epsilon!r}")
+        self.epsilon = float(epsilon)
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        view = self.layout.parse(observation)
+        prior_mean = self._alpha / self._alpha.sum()
+        estimate = np.where(view.revealed, view.value, prior_mean)
+        greedy = self._argmax(self._next_value(view, estimate))
+        k = observation.shape[0]
+        explore = self.np_random.random(k) < self.epsilon
+        random_items = self.np_random.integers(0, self.config.n_items, size=k)
+        return np.where(explore, random_items, greedy).astype(np.int64)
+
+
+class UCB(Policy):
+    """Optimism: the item with the highest upper confidence bound on the value of its next recommendation.
+
+    ``index[a] = m(count[a] + 1) * (mean[a] + exploration * sqrt(2 ln t) * sd[a])`` with ``t`` the step number
+    (1-based) and ``mean``, ``sd`` the posterior mean and standard deviation of ``p[a]`` (the estimator of
+    :class:`BayesGreedy`).
+
+    Why this bonus: UCB1's ``sqrt(2 ln t / n)`` is the Hoeffding radius of a mean of ``n`` rewards with range 1.
+    Preferences here are of order ``1/n_items``, so a range-1 bonus swamps every estimate and UCB1 degenerates into
+    round robin. The Bernoulli standard error is ``sqrt(mu (1 - mu) / n)``; replacing UCB1's range by it (as in
+    UCB1-Tuned / UCB1-Normal) gives ``sqrt(2 ln t) * sd`` where ``sd`` is the posterior standard deviation, which also
+    counts the Dirichlet prior as ``alpha0`` pseudo-trials. Under expected feedback a revealed item is known
+    exactly (``sd = 0``) and unrevealed items carry the spread of ``(1 - S) * Beta(alpha[a], alpha_U - alpha[a])``.
+
+    Args:
+        exploration: multiplier of the bonus (default 1.0; 0 gives :class:`BayesGreedy`).
+    """
+
+    name = "ucb"
+
+    def __init__(
+        self, config: EnvConfig, exploration: float = 1.0, seed: int | None = None, tie_break: str = "first"
+    ) -> None:
+        super().__init__(config, seed=seed, tie_break=tie_break)
+        if isinstance(exploration, bool) or not isinstance(exploration, (int, float)) or not exploration >= 0:
+            raise ValueError(f"exploration must be a non-negative number, got {exploration!r}")
+        self.exploration = float(exploration)
+
+    def _posterior_sd(self, view: FeedbackView) -> NDArray[np.float64]:
+        if self.config.feedback == "expected":
+            revealed = view.revealed
+            mass = np.clip(1.0 - np.where(revealed, view.value, 0.0).sum(axis=1, keepdims=True), 0.0, 1.0)
+            alpha_unseen = np.where(revealed, 0.0, self._alpha).sum(axis=1, keepdims=True)
+            # Unrevealed item a: p[a] = (1 - S) * Beta(alpha[a], alpha_U - alpha[a]); guard the revealed entries.
+            a = self._alpha
+            b = np.maximum(alpha_unseen - a, 0.0)
+            sd = mass * np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
+            return np.where(revealed, 0.0, sd)
+        a, b = self._beta_posterior(view)
+        return np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        view = self.layout.parse(observation)
+        t = (self.config.session_length - view.steps_remaining + 1).astype(np.float64)[:, None]
+        bonus = self.exploration * np.sqrt(2.0 * np.log(np.maximum(t, 1.0))) * self._posterior_sd(view)
+        return self._argmax(self._next_value(view, self._posterior_mean(view) + bonus))
+
+
+class ThompsonSampling(Policy):
+    """Sample a preference vector from the posterior, recommend the item whose next recommendation is best.
+
+    Expected feedback: the posterior is exact and cheap — revealed preferences are known, and the unrevealed
+    ones are ``(1 - S) * Dirichlet(alpha_U)`` (the Dirichlet's neutrality: given the revealed items, the rest
+    share the remaining mass ``1 - S`` as a Dirichlet of their own concentrations).
+
+    Click feedback: the exact posterior under decay has no closed form, so each item gets an independent Beta
+    posterior from *exposure-weighted pseudo-trials*: ``clicks`` successes out of ``exposure(count) = m(1) + ...
+    + m(count)`` effective trials. Without decay this is the exact Bernoulli–Beta update; with decay the
+    likelihood ``prod_k (p m_k)^y_k (1 - p m_k)^(1 - y_k)`` is, for small ``p``, about ``p^clicks exp(-p *
+    exposure)``, which the pseudo-trial Beta matches to first order. Failures are clipped at 0.
+
+    Prior (click feedback). ``prior="uniform"`` (default) is ``Beta(1, 1)``; ``prior="dirichlet"`` is the
+    Dirichlet's exact marginal ``Beta(alpha[a], alpha0 - alpha[a])`` (mean ``1/n`` under a symmetric prior), the
+    calibrated choice that :class:`BayesGreedy` and :class:`UCB` use. Measured on 4,000 users (expected return,
+    % of oracle): n=50, T=50, geometric 0.8: uniform 54.3 %, dirichlet 52.3 % (random 49.3 %, round robin
+    54.5 %); n=10, T=20, harmonic: 80.8 % vs 80.3 %; n=10, T=50, geometric 0.8: 87.5 % both. The uniform prior
+    wins because its mean 1/2 is wildly optimistic: every unrecommended item looks better than any item that has
+    been tried without a click, so it tries fresh items before repeating unclicked ones — exactly right when a
+    repeat is worth only ``m(2) < 1`` of a fresh item. With the calibrated prior an unclicked item's posterior,
+    ``Beta(1, n)``, is almost the prior ``Beta(1, n - 1)``, so probability matching keeps re-sampling repeats of
+    items it has no evidence for, and each repeat is decayed.
+
+    Args:
+        prior: ``"uniform"`` or ``"dirichlet"`` (click feedback only; expected feedback always uses the exact
+            posterior).
+    """
+
+    name = "thompson"
+
+    def __init__(
+        self, config: EnvConfig, prior: str = "uniform", seed: int | None = None, tie_break: str = "first"
+    ) -> None:
+        super().__init__(config, seed=seed, tie_break=tie_break)
+        if prior not in ("dirichlet", "uniform"):
+            raise ValueError(f"prior must be 'dirichlet' or 'uniform', got {prior!r}")
+        self.prior = prior
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        view = self.layout.parse(observation)
+        if self.config.feedback == "expected":
+            revealed = view.revealed
+            gamma = self.np_random.standard_gamma(np.broadcast_to(self._alpha, revealed.shape))
+            gamma = np.where(revealed, 0.0, gamma)
+            total = gamma.sum(axis=1, keepdims=True)
+            mass = np.clip(1.0 - np.where(revealed, view.value, 0.0).sum(axis=1, keepdims=True), 0.0, 1.0)
+            share = np.divide(gamma, total, out=np.zeros_like(gamma), where=total > 0)
+            sample = np.where(revealed, view.value, mass * share)
+        else:
+            if self.prior == "dirichlet":
+                a, b = self._beta_posterior(view)
+            else:
+                exposure = self.layout.exposure[view.counts]
+                a = 1.0 + view.clicks
+                b = 1.0 + np.maximum(exposure - view.clicks, 0.0)
+            sample = self.np_random.beta(a, b)
+        return self._argmax(self._next_value(view, sample))
+
+
+class BayesGreedy(Policy):
+    """Greedy on the posterior-mean value of each item's next recommendation, using the Dirichlet prior.
+
+    Expected feedback (exact): a revealed item's next value is ``p[a] * m(count + 1)``. An unrevealed item's
+    expected preference is the unrevealed mass ``1 - S`` (``S`` = sum of revealed preferences) shared among the
+    unrevealed items in proportion to their ``alpha``: ``(1 - S) * alpha[a] / alpha_U`` (by the Dirichlet's
+    neutrality the unrevealed part is ``(1 - S) * Dirichlet(alpha_U)``). Its next value is that times ``m(1) = 1``.
+    This is the heuristic of the original project: 1.795, 96.4 % of the oracle on the original setting.
+
+    Click feedback (approximate): the posterior mean ``(alpha[a] + clicks) / (alpha0 + exposure)`` of an
+    independent Beta per item, with the Dirichlet's marginal prior ``Beta(alpha[a], alpha0 - alpha[a])`` and
+    ``exposure(count)`` effective trials (see :class:`ThompsonSampling`). It ignores the sum-to-one coupling
+    between items, which under clicks carries little information.
+
+    Greedy on the posterior mean is myopic: it never explores for information's sake; under expected feedback
+    that costs almost nothing, because one recommendation reveals an item completely.
+    """
+
+    name = "bayes-greedy"
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        view = self.layout.parse(observation)
+        return self._argmax(self._next_value(view, self._posterior_mean(view)))
+
+
+class Oracle(Policy):
+    """Greedy on the true next engagement probability ``p[a] * m(count + 1)``; an upper bound, not a baseline.
+
+    It needs the ``"oracle"`` observation (``observation = "oracle"``): the feedback observation followed by the
+    true preferences ``p``. That is the only way any policy here can see ``p``, and it is explicit.
+
+    Why greedy is optimal (for expected return, with any non-increasing decay ``m(1) >= m(2) >= ...``). The k-th
+    recommendation of item ``a`` earns ``p[a] * m(k)`` no matter when it happens or what else was recommended:
+    items do not interact, and only an item's own count matters. So a session in which item ``a`` is recommended
+    ``c_a`` times (``sum_a c_a = T``) earns ``sum_a (p[a] m(1) + ... + p[a] m(c_a))``: the sum, over items, of the
+    first ``c_a`` of that item's *marginal rewards*. Because each item's marginals are non-increasing, taking the
+    first ``c_a`` of them is the same as taking any ``c_a`` of its largest ones, so the session's return is a sum
+    of ``T`` marginals chosen from the table ``{p[a] m(k)}`` with each item's chosen marginals forming a prefix.
+    No choice of ``T`` entries can beat the ``T`` largest entries of the whole table, and the ``T`` largest entries
+    are prefix-closed (if ``p[a] m(k)`` is among them, so is ``p[a] m(k-1) >= p[a] m(k)``), so they are achievable.
+    Greedy takes, at each step, the largest marginal not yet taken — the next marginal of some item — and after
+    ``T`` steps has taken exactly the ``T`` largest (exchange argument: if a schedule misses one of the ``T``
+    largest marginals, swapping it in for its smallest chosen marginal does not lower the return). Hence greedy
+    attains the optimum; ties change which optimum, not its value. :func:`brute_force_optimum` checks this by
+    enumeration.
+    """
+
+    name = "oracle"
+    observation = "oracle"
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        view = self.layout.parse(observation)
+        assert view.preferences is not None
+        return self._argmax(self._next_value(view, view.preferences))
+
+
+POLICIES: dict[str, type[Policy]] = {
+    cls.name: cls
+    for cls in (Random, RoundRobin, ExploreOnce, EpsilonGreedy, UCB, ThompsonSampling, BayesGreedy, Oracle)
+}
+
+
+def make_policy(name: str, config: EnvConfig, seed: int | None = None, **kwargs: Any) -> Policy:
+    """Build a policy by its table name (a key of :data:`POLICIES`, e.g. ``"bayes-greedy"``)."""
+    key = name.strip().lower().replace("_", "-")
+    if key not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; choose from {sorted(POLICIES)}")
+    return POLICIES[key](config, seed=seed, **kwargs)
+
+
+def _count_vectors(n_items: int, total: int) -> Iterator[tuple[int, ...]]:
+    """All ``n_items``-tuples of non-negative integers summing to ``total`` (stars and bars)."""
+    for bars in itertools.combinations(range(total + n_items - 1), n_items - 1):
+        edges = (-1, *bars, total + n_items - 1)
+        yield tuple(edges[i + 1] - edges[i] - 1 for i in range(n_items))
+
+
+def brute_force_optimum(preferences: Any, config: EnvConfig) -> float:
+    """Best expected return of any recommendation sequence for one user, by exhaustive enumeration.
+
+    The return of a sequence depends only on how often each item appears (count vector ``c``), and equals
+    ``sum_a p[a] * exposure(c_a)``; enumerating the ``C(T + n - 1, n - 1)`` count vectors covers all ``n^T``
+    sequences. Meant for tiny instances (it refuses more than 10^6 count vectors).
+    """
+    p = np.asarray(preferences, dtype=np.float64)
+    n, total = config.n_items, config.session_length
+    if p.shape != (n,):
+        raise ValueError(f"preferences must have shape ({n},), got {p.shape}")
+    if math.comb(total + n - 1, n - 1) > 1_000_000:
+        raise ValueError(f"brute_force_optimum is for tiny instances; n_items={n}, session_length={total} is too big")
+    exposure = config.decay_model.exposure_table(total)
+    counts = np.array(list(_count_vectors(n, total)), dtype=np.int64)
+    return float((p * exposure[counts]).sum(axis=1).max())
+
+
+def oracle_return(preferences: Any, config: EnvConfig) -> NDArray[np.float64]:
+    """The oracle's (optimal) expected return per user: the sum of the ``T`` largest marginals ``p[a] m(k)``.
+
+    ``preferences`` has shape ``(K, n)`` (or ``(n,)``); returns shape ``(K,)`` (or a 0-d array). Equal to the
+    return of :class:`Oracle` under expected feedback, without running a session (see its docstring).
+    """
+    p = np.asarray(preferences, dtype=np.float64)
+    total = config.session_length
+    marginals = p[..., :, None] * config.decay_model.multiplier(np.arange(1, total + 1))
+    flat = marginals.reshape(*p.shape[:-1], -1)
+    top = np.partition(flat, flat.shape[-1] - total, axis=-1)[..., -total:]
+    return top.sum(axis=-1)
