@@ -1,0 +1,293 @@
+"""The ``recbook`` command line (also ``python -m recbook``).
+
+Subcommands::
+
+    recbook evaluate POLICY [POLICY ...] [--config FILE|PRESET] [env flags] [--n-users N] [--seed S] [--csv OUT]
+    recbook compare POLICY [POLICY ...] [--model PATH ...] [--reference NAME] [same options]
+    recbook train --config FILE [--output PATH] [--total-timesteps N] [--seed S]
+    recbook bench env [bench options]
+
+Policy names are those of :data:`recbook.policies.POLICIES` (``random``, ``round-robin``, ``explore-once``,
+``epsilon-greedy``, ``ucb``, ``thompson``, ``bayes-greedy``, ``oracle``). The environment comes from ``--config``
+(a YAML file whose ``env:`` section is an :meth:`~recbook.config.EnvConfig.to_dict`, or the name of a preset in
+``recbook/configs/``), then the individual flags (``--n-items`` ...) override it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from recbook.config import OBSERVATIONS, EnvConfig
+from recbook.response import DECAYS, FEEDBACKS
+
+__all__ = ["main", "load_env_config", "preset_names"]
+
+_ENV_FLAGS = ("n_items", "session_length", "alpha", "decay", "decay_rate", "feedback", "observation")
+
+
+class CLIError(ValueError):
+    """A user error: printed as ``recbook: error: ...`` with exit status 2."""
+
+
+def preset_names() -> list[str]:
+    """Names of the YAML presets shipped in ``recbook/configs/``."""
+    folder = resources.files("recbook").joinpath("configs")
+    if not folder.is_dir():
+        return []
+    return sorted(entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+
+
+def _read_yaml(source: str) -> tuple[dict[str, Any], str]:
+    path = Path(source)
+    if path.is_file():
+        text, label = path.read_text(), str(path)
+    else:
+        entry = resources.files("recbook").joinpath("configs", f"{source}.yaml")
+        if not entry.is_file():
+            presets = preset_names()
+            raise CLIError(
+                f"--config: {source!r} is neither a file nor a preset; presets: {presets or 'none installed'}"
+            )
+        text, label = entry.read_text(), f"preset {source!r}"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CLIError(f"--config: {label} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CLIError(f"--config: {label} must be a YAML mapping")
+    return data, label
+
+
+def load_env_config(source: str | None = None, **overrides: Any) -> EnvConfig:
+    """The environment from a YAML file or preset name (its ``env:`` section), with ``overrides`` applied.
+
+    ``None`` overrides are ignored. Unknown or invalid parameters raise ``ValueError`` naming them.
+    """
+    data: dict[str, Any] = {}
+    if source is not None:
+        document, label = _read_yaml(source)
+        env = document.get("env", {})
+        if not isinstance(env, dict):
+            raise CLIError(f"--config: the env: section of {label} must be a mapping")
+        data.update(env)
+    data.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        return EnvConfig.from_dict(data)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+def _alpha(text: str) -> float | tuple[float, ...]:
+    parts = [part for part in text.replace(",", " ").split() if part]
+    try:
+        values = tuple(float(part) for part in parts)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"alpha must be a number or comma-separated numbers, got {text!r}") from exc
+    if not values:
+        raise argparse.ArgumentTypeError("alpha must not be empty")
+    return values[0] if len(values) == 1 else values
+
+
+def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("environment (override --config)")
+    group.add_argument("--config", help="YAML file with an env: section, or a preset name from recbook/configs/")
+    group.add_argument("--n-items", type=int, help="number of items N (default 10)")
+    group.add_argument("--session-length", type=int, help="recommendations per session T (default 20)")
+    group.add_argument("--alpha", type=_alpha, help="Dirichlet concentration: a number or N comma-separated numbers")
+    group.add_argument("--decay", choices=DECAYS, help="decay model (default harmonic)")
+    group.add_argument("--decay-rate", type=float, help="geometric ratio in (0, 1] (default 0.8)")
+    group.add_argument("--feedback", choices=FEEDBACKS, help="expected or click (default expected)")
+    group.add_argument(
+        "--observation", choices=OBSERVATIONS, help="observation for models (baselines pick their own)"
+    )
+    run = parser.add_argument_group("evaluation")
+    run.add_argument("--n-users", type=int, default=2000, help="users (sessions) per policy (default 2000)")
+    run.add_argument("--seed", type=int, default=0, help="seed of users, clicks and policies (default 0)")
+    run.add_argument("--csv", type=Path, help="also write the per-user table to this CSV file")
+
+
+def _env_config(args: argparse.Namespace) -> EnvConfig:
+    overrides = {flag: getattr(args, flag) for flag in _ENV_FLAGS}
+    if args.config is None and overrides["observation"] is None:
+        overrides["observation"] = "feedback"
+    return load_env_config(args.config, **overrides)
+
+
+def _policies(names: Sequence[str], config: EnvConfig, seed: int) -> dict[str, Any]:
+    from recbook.policies import make_policy
+
+    policies: dict[str, Any] = {}
+    for name in names:
+        try:
+            policy = make_policy(name, config, seed=seed)
+        except ValueError as exc:
+            raise CLIError(f"policy: {exc}") from exc
+        policies[policy.name] = policy
+    return policies
+
+
+def _models(paths: Sequence[Path], config: EnvConfig) -> dict[str, Any]:
+    if not paths:
+        return {}
+    try:
+        from recbook.agents import load_model
+    except ImportError as exc:
+        raise CLIError(f"--model needs recbook.agents.load_model, which is not available: {exc}") from exc
+    models: dict[str, Any] = {}
+    for path in paths:
+        if not Path(path).exists():
+            raise CLIError(f"--model: no such file {str(path)!r}")
+        name = Path(path).stem
+        if name in models:
+            name = str(path)
+        models[name] = load_model(path, config=config)
+    return models
+
+
+def _print_summary(table: pd.DataFrame, config: EnvConfig, n_users: int, seed: int) -> None:
+    print(
+        f"{n_users} users, seed {seed}: N={config.n_items}, T={config.session_length}, alpha={config.alpha}, "
+        f"decay={config.decay}"
+        + (f" ({config.decay_rate})" if config.decay == "geometric" else "")
+        + f", feedback={config.feedback}"
+    )
+    view = pd.DataFrame(
+        {
+            "return": table["return"].map("{:.4f}".format),
+            "95% CI": [f"[{lo:.4f}, {hi:.4f}]" for lo, hi in zip(table["return_ci_low"], table["return_ci_high"])],
+            "% oracle": table["pct_oracle"].map("{:.2f}".format),
+            "95% CI ": [
+                f"[{lo:.2f}, {hi:.2f}]" for lo, hi in zip(table["pct_oracle_ci_low"], table["pct_oracle_ci_high"])
+            ],
+            "coverage": table["coverage"].map("{:.3f}".format),
+            "entropy": table["entropy"].map("{:.3f}".format),
+            "gini": table["gini"].map("{:.3f}".format),
+            "repeat": table["repeat_rate"].map("{:.3f}".format),
+        },
+        index=table.index,
+    )
+    print(view.to_string())
+
+
+def _run(args: argparse.Namespace, compare: bool) -> int:
+    from recbook.evaluation import evaluate, paired_difference, summarize
+
+    config = _env_config(args)
+    policies = _policies(args.policies, config, args.seed)
+    models = _models(args.model if compare else [], config)
+    clash = sorted(set(policies) & set(models))
+    if clash:
+        raise CLIError(f"--model: model name(s) {clash} clash with policy names; rename the file")
+    everything = {**policies, **models}
+    if not everything:
+        raise CLIError("policies: name at least one policy (or --model for compare)")
+    try:
+        table = evaluate(everything, config, n_users=args.n_users, seed=args.seed)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    _print_summary(summarize(table, seed=args.seed), config, args.n_users, args.seed)
+    if compare:
+        reference = args.reference or next(iter(everything))
+        if reference not in everything:
+            raise CLIError(f"--reference: {reference!r} is not among {list(everything)}")
+        metric = "expected_return"
+        rows = []
+        for name in everything:
+            if name == reference:
+                continue
+            diff = paired_difference(table, name, reference, metric=metric, seed=args.seed)
+            rows.append(
+                {
+                    "policy": name,
+                    f"minus {reference}": f"{diff['mean_difference']:+.4f}",
+                    "95% CI": f"[{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]",
+                    "paired SE": f"{diff['paired_se']:.4f}",
+                    "unpaired SE": f"{diff['unpaired_se']:.4f}",
+                }
+            )
+        if rows:
+            print(f"\npaired differences in expected return vs {reference} (same users, same clicks)")
+            print(pd.DataFrame(rows).set_index("policy").to_string())
+    if args.csv is not None:
+        table.to_csv(args.csv, index=False)
+        print(f"\nwrote {len(table)} rows to {args.csv}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    try:
+        from recbook.agents import train_from_config
+    except ImportError as exc:
+        raise CLIError(f"train needs recbook.agents.train_from_config, which is not available: {exc}") from exc
+    if not Path(args.config).is_file():
+        entry = resources.files("recbook").joinpath("configs", f"{args.config}.yaml")
+        if not entry.is_file():
+            raise CLIError(f"--config: {args.config!r} is neither a file nor a preset; presets: {preset_names()}")
+        with resources.as_file(entry) as path:
+            saved = train_from_config(path, output=args.output, total_timesteps=args.total_timesteps, seed=args.seed)
+    else:
+        saved = train_from_config(
+            args.config, output=args.output, total_timesteps=args.total_timesteps, seed=args.seed
+        )
+    print(f"saved model to {saved}")
+    return 0
+
+
+def _bench(rest: Sequence[str]) -> int:
+    from recbook import bench
+
+    return int(bench.main(list(rest)) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recbook", description="Evaluate, compare and train recommendation policies.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate policies on the same users; print a summary table")
+    evaluate.add_argument("policies", nargs="+", metavar="POLICY", help="policy names, e.g. random bayes-greedy")
+    _add_env_arguments(evaluate)
+
+    compare = commands.add_parser("compare", help="summary plus paired differences against a reference policy")
+    compare.add_argument("policies", nargs="*", metavar="POLICY", help="policy names")
+    compare.add_argument("--model", type=Path, action="append", default=[], help="saved DQN model (repeatable)")
+    compare.add_argument("--reference", help="policy the others are compared with (default: the first)")
+    _add_env_arguments(compare)
+
+    train = commands.add_parser("train", help="train a DQN from a YAML config (recbook.agents)")
+    train.add_argument("--config", required=True, help="training YAML file or preset name")
+    train.add_argument("--output", type=Path, help="where to save the model")
+    train.add_argument("--total-timesteps", type=int, help="override the config's training budget")
+    train.add_argument("--seed", type=int, help="override the config's seed")
+
+    bench = commands.add_parser("bench", help="benchmarks (recbook.bench); e.g. 'recbook bench env'", add_help=False)
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to recbook.bench")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``recbook`` and ``python -m recbook``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "evaluate":
+            return _run(args, compare=False)
+        if args.command == "compare":
+            return _run(args, compare=True)
+        if args.command == "train":
+            return _train(args)
+        return _bench(args.rest)
+    except CLIError as exc:
+        parser.exit(2, f"recbook: error: {exc}\n")
+    return 0  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Paired evaluation: reproducibility, CRN, summaries and confidence intervals."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recbook.config import EnvConfig
+from recbook.evaluation import (
+    METRIC_COLUMNS,
+    evaluate,
+    interquartile_mean,
+    mean_confidence_interval,
+    paired_difference,
+    summarize,
+)
+from recbook.policies import POLICIES, make_policy
+
+CONFIG = EnvConfig(observation="feedback")
+CLICK = EnvConfig(n_items=8, session_length=10, decay="geometric", feedback="click", observation="feedback")
+
+
+@pytest.mark.parametrize("config", [CONFIG, CLICK], ids=["expected", "click"])
+def test_same_seed_same_table(config: EnvConfig) -> None:
+    def run(seed: int) -> pd.DataFrame:
+        return evaluate([make_policy(n, config, seed=123) for n in POLICIES], config, n_users=300, seed=seed)
+
+    first = run(4)
+    assert list(first.columns) == ["policy", "user", *METRIC_COLUMNS]
+    assert len(first) == 300 * len(POLICIES)
+    pd.testing.assert_frame_equal(first, run(4))
+    assert not first["return"].equals(run(5)["return"])
+
+
+def test_common_random_numbers() -> None:
+    table = evaluate([make_policy(n, CLICK) for n in ("random", "bayes-greedy")], CLICK, n_users=200, seed=1)
+    by_policy = {name: group.reset_index(drop=True) for name, group in table.groupby("policy", observed=True)}
+    # Same users: same oracle value per user for every policy.
+    np.testing.assert_array_equal(by_policy["random"]["oracle_return"], by_policy["bayes-greedy"]["oracle_return"])
+    # Policies re-seeded from (seed, name): adding a policy does not change another's rows.
+    alone = evaluate([make_policy("random", CLICK, seed=99)], CLICK, n_users=200, seed=1)
+    np.testing.assert_array_equal(alone["return"], by_policy["random"]["return"])
+
+
+def test_metrics_are_consistent() -> None:
+    table = evaluate([make_policy(n, CONFIG) for n in ("random", "oracle")], CONFIG, n_users=500, seed=0)
+    np.testing.assert_allclose(table["return"], table["expected_return"])  # expected feedback
+    oracle_rows = table[table["policy"] == "oracle"]
+    np.testing.assert_allclose(oracle_rows["regret"], 0.0, atol=1e-5)
+    assert (table["regret"] > -1e-5).all() and (table["pct_oracle"] <= 100 + 1e-4).all()
+
+
+def test_summarize_and_paired_difference() -> None:
+    names = ["random", "explore-once", "bayes-greedy"]
+    table = evaluate([make_policy(n, CONFIG) for n in names], CONFIG, n_users=1000, seed=0)
+    summary = summarize(table, n_resamples=500)
+    assert list(summary.index) == names
+    for name in names:
+        row = summary.loc[name]
+        assert row["return_ci_low"] < row["return"] < row["return_ci_high"]
+        assert row["pct_oracle_ci_low"] < row["pct_oracle"] < row["pct_oracle_ci_high"]
+    pd.testing.assert_frame_equal(summary, summarize(table, n_resamples=500))
+    diff = paired_difference(table, "bayes-greedy", "explore-once", n_resamples=500)
+    assert diff["ci_low"] < diff["mean_difference"] < diff["ci_high"]
+    assert diff["paired_se"] < diff["unpaired_se"] / 3  # pairing removes the user-to-user variance
+    assert diff["ci_low"] > 0
+    with pytest.raises(ValueError, match="b: no policy"):
+        paired_difference(table, "random", "ucb")
+    with pytest.raises(ValueError, match="metric"):
+        paired_difference(table, "random", "oracle", metric="clicks")
+    with pytest.raises(ValueError, match="confidence_level"):
+        summarize(table, confidence_level=95)
+
+
+def test_across_seeds() -> None:
+    values = [1.0, 2.0, 3.0, 4.0, 100.0, 5.0, 6.0, 7.0]
+    assert interquartile_mean(values) == pytest.approx(np.mean([3.0, 4.0, 5.0, 6.0]))
+    mean, low, high = mean_confidence_interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and (low, high) == pytest.approx((2 - 4.303 / np.sqrt(3), 2 + 4.303 / np.sqrt(3)), rel=1e-3)
+    mean, low, high = mean_confidence_interval(np.arange(30.0), method="bootstrap")
+    assert low < mean < high
+    with pytest.raises(ValueError, match="method"):
+        mean_confidence_interval([1.0, 2.0], method="z")
+    with pytest.raises(ValueError, match="values"):
+        interquartile_mean([])
+
+
+def test_invalid_evaluate_arguments() -> None:
+    with pytest.raises(ValueError, match="n_users"):
+        evaluate([make_policy("random", CONFIG)], CONFIG, n_users=0)
+    with pytest.raises(ValueError, match="policies"):
+        evaluate([], CONFIG)
+    with pytest.raises(ValueError, match="distinct names"):
+        evaluate([make_policy("random", CONFIG), make_policy("random", CONFIG)], CONFIG)
+    with pytest.raises(ValueError, match="built for"):
+        evaluate([make_policy("random", EnvConfig(n_items=5))], CONFIG)
+
+
+def test_baseline_on_10000_users_is_fast() -> None:
+    policy = make_policy("bayes-greedy", CONFIG)
+    evaluate([policy], CONFIG, n_users=100, seed=0)  # warm up imports
+    start = time.perf_counter()
+    evaluate([policy], CONFIG, n_users=10_000, seed=0)
+    assert time.perf_counter() - start < 1.0
