@@ -266,8 +266,8 @@ def summarize(
 ) -> pd.DataFrame:
     """Per-policy summary of :func:`evaluate`'s table, in the table's policy order.
 
-    Columns: ``n_users``; ``return`` (mean of ``metric``) with ``return_ci_low``/``return_ci_high`` (percentile
-    bootstrap, ``scipy.stats.bootstrap``, seeded); ``pct_oracle`` as a ratio of means,
+    Columns: ``n_users``; the mean of ``metric`` (default ``return``) with ``<metric>_ci_low`` and
+    ``<metric>_ci_high`` (percentile bootstrap, ``scipy.stats.bootstrap``, seeded by ``seed``); ``pct_oracle`` as a ratio of means,
     ``100 * mean(expected_return) / mean(oracle_return)``, with a paired bootstrap CI (users resampled with their
     oracle value); then the means of ``regret``, ``engagement_rate``, ``coverage``, ``entropy``, ``gini`` and
     ``repeat_rate``. The ratio of means, not the mean of per-user ratios, is what "% of oracle" means in the book:
@@ -287,9 +287,9 @@ def summarize(
         row: dict[str, Any] = {
             "policy": name,
             "n_users": len(group),
-            "return": values.mean(),
-            "return_ci_low": low,
-            "return_ci_high": high,
+            metric: values.mean(),
+            f"{metric}_ci_low": low,
+            f"{metric}_ci_high": high,
             "pct_oracle": 100.0 * expected.mean() / oracle.mean(),
             "pct_oracle_ci_low": pct_low,
             "pct_oracle_ci_high": pct_high,
