@@ -267,8 +267,8 @@ def summarize(
     """Per-policy summary of :func:`evaluate`'s table, in the table's policy order.
 
     Columns: ``n_users``; the mean of ``metric`` (default ``return``) with ``<metric>_ci_low`` and
-    ``<metric>_ci_high`` (percentile bootstrap, ``scipy.stats.bootstrap``, seeded by ``seed``); ``pct_oracle`` as a ratio of means,
-    ``100 * mean(expected_return) / mean(oracle_return)``, with a paired bootstrap CI (users resampled with their
+    ``<metric>_ci_high`` (percentile bootstrap, ``scipy.stats.bootstrap``, seeded by ``seed``); ``pct_oracle``
+    as a ratio of means, ``100 * mean(expected_return) / mean(oracle_return)``, with a paired bootstrap CI (users resampled with their
     oracle value); then the means of ``regret``, ``engagement_rate``, ``coverage``, ``entropy``, ``gini`` and
     ``repeat_rate``. The ratio of means, not the mean of per-user ratios, is what "% of oracle" means in the book:
     total engagement over total achievable engagement.
