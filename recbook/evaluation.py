@@ -268,8 +268,8 @@ def summarize(
 
     Columns: ``n_users``; the mean of ``metric`` (default ``return``) with ``<metric>_ci_low`` and
     ``<metric>_ci_high`` (percentile bootstrap, ``scipy.stats.bootstrap``, seeded by ``seed``); ``pct_oracle``
-    as a ratio of means, ``100 * mean(expected_return) / mean(oracle_return)``, with a paired bootstrap CI (users resampled with their
-    oracle value); then the means of ``regret``, ``engagement_rate``, ``coverage``, ``entropy``, ``gini`` and
+    as a ratio of means, ``100 * mean(expected_return) / mean(oracle_return)``, with a paired bootstrap CI
+    (users resampled together with their oracle value); then the means of ``regret``, ``engagement_rate``, ``coverage``, ``entropy``, ``gini`` and
     ``repeat_rate``. The ratio of means, not the mean of per-user ratios, is what "% of oracle" means in the book:
     total engagement over total achievable engagement.
     """

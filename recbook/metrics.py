@@ -43,7 +43,9 @@ __all__ = [
 def _sessions(array: ArrayLike, name: str) -> NDArray[Any]:
     values = np.asarray(array)
     if values.ndim != 2 or values.shape[1] == 0:
-        raise ValueError(f"{name} must have shape (n_sessions, session_length) with session_length >= 1, got {values.shape}")
+        raise ValueError(
+            f"{name} must have shape (n_sessions, session_length) with session_length >= 1, got {values.shape}"
+        )
     return values
 
 

@@ -20,7 +20,8 @@ SMALL = ["--n-items", "5", "--session-length", "6", "--n-users", "200"]
 def test_python_dash_m_evaluate(tmp_path: Path) -> None:
     out = tmp_path / "table.csv"
     result = subprocess.run(
-        [sys.executable, "-m", "recbook", "evaluate", "random", "bayes-greedy", *SMALL, "--seed", "3", "--csv", str(out)],
+        [sys.executable, "-m", "recbook", "evaluate", "random", "bayes-greedy", *SMALL, "--seed", "3"]
+        + ["--csv", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
