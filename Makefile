@@ -1,0 +1,74 @@
+# recbook: build the book, run every check, open the notebooks.
+#
+#   make book   install (first time only), then build the HTML book into _build/html/index.html
+#   make test   install, then unit tests + nbval over every chapter + the headless-browser check
+#   make lab    install, then JupyterLab on book/
+#   make clean  remove _build/
+#
+# Everything lives in a local virtual environment, .venv/, created from pyproject.toml.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Extra pip arguments for the torch install, e.g. a CPU-wheel index on a machine whose pip does not
+# already find one:  make book TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+TORCH_PIP_ARGS ?=
+
+# Use the kernels and config of .venv, never ones from the user's home directory.
+export JUPYTER_PREFER_ENV_PATH := 1
+# Notebooks draw with the inline backend; an inherited MPLBACKEND=Agg would drop every figure from
+# the outputs that nbval compares against.
+unexport MPLBACKEND
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+JB_BUILD := $(BIN)/jupyter-book build . --all -W -n --keep-going
+
+.PHONY: help install book test test-unit test-notebooks test-browser lab clean
+
+help:
+	@sed -n '3,7p' Makefile | sed 's/^# *//'
+
+install: $(STAMP)
+
+# The stamp is rebuilt only when pyproject.toml changes: a second `make` does nothing.
+# torch goes first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+# The kernel the notebooks name ("python3") is registered inside .venv, pointing at its Python.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install $(TORCH_PIP_ARGS) "torch==2.13.0"
+	$(BIN)/python -m pip install -e ".[book,test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)"
+	touch $@
+
+book: $(STAMP)
+	$(JB_BUILD)
+	@echo "open _build/html/index.html"
+
+# One pytest run: unit tests, nbval over every chapter (strict output comparison; executed with
+# cwd = book/ in this venv's kernel), and the browser test (which builds the book itself).
+test: $(STAMP)
+	$(BIN)/python -m pytest tests book \
+	    --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+# The same three parts one at a time, for working on one of them.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not browser"
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest tests/test_book_browser.py
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab book/
+
+clean:
+	rm -rf _build
