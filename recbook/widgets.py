@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from recbook.config import EnvConfig
 from recbook.evaluation import rollout, sample_users
+from recbook.metrics import percent_of_oracle
 from recbook.response import DECAYS, FEEDBACKS, DecayModel
 from recbook.users import sample_preferences, validate_alpha
 
@@ -417,6 +418,7 @@ def simulate_session(policy: str, config: EnvConfig, n_users: int = 300, seed: i
     # Rank the expected engagement, not the clicks: the oracle is the best policy in expectation.
     mean_return = float(result.engagement.sum(axis=1).mean())
     oracle_return = float(best.engagement.sum(axis=1).mean())
+    percent = float(percent_of_oracle(mean_return, oracle_return))
     rank_of_item = np.argsort(np.argsort(-users, axis=1, kind="stable"), axis=1, kind="stable")
     ranks = np.take_along_axis(rank_of_item, result.actions, axis=1)
     rank_share = np.stack([(ranks == r).mean(axis=0) for r in range(config.n_items)])
@@ -425,7 +427,7 @@ def simulate_session(policy: str, config: EnvConfig, n_users: int = 300, seed: i
         config=config,
         mean_return=mean_return,
         oracle_return=oracle_return,
-        percent_of_oracle=100.0 * mean_return / oracle_return,
+        percent_of_oracle=percent,
         step_reward=result.engagement.mean(axis=0),
         oracle_step_reward=best.engagement.mean(axis=0),
         rank_share=rank_share,
