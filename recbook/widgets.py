@@ -122,7 +122,8 @@ def _check_grid(name: str, values: object, low: float, high: float, low_inclusiv
             raise ValueError(f"{name} must hold finite numbers, got {value!r}")
         inside = (value >= low if low_inclusive else value > low) and value <= high
         if not inside:
-            raise ValueError(f"every value of {name} must be in {'[' if low_inclusive else '('}{low}, {high}], got {value}")
+            opening = "[" if low_inclusive else "("
+            raise ValueError(f"every value of {name} must be in {opening}{low}, {high}], got {value}")
         grid.append(float(value))
     if len(set(grid)) != len(grid):
         raise ValueError(f"{name} must not repeat values, got {list(values)!r}")
@@ -162,7 +163,9 @@ class PanelExplorer(widgets.VBox):
     ) -> None:
         labels = tuple(str(label) for label in labels)
         if not labels or len(labels) != len(images):
-            raise ValueError(f"labels and images must be non-empty and of equal length, got {len(labels)} and {len(images)}")
+            raise ValueError(
+                f"labels and images must be non-empty and of equal length, got {len(labels)} and {len(images)}"
+            )
         if len(labels) > MAX_PANELS:
             raise ValueError(f"at most {MAX_PANELS} panels, got {len(labels)}")
         if len(set(labels)) != len(labels):
@@ -266,10 +269,22 @@ def alpha_explorer(
         left.tick_params(axis="y", rotation=0)
         ordered = -np.sort(-preferences, axis=1)
         tidy = pd.DataFrame(
-            {"rank": np.tile(ranks, n_users), "preference": ordered.ravel(), "user": np.repeat(np.arange(n_users), n_items)}
+            {
+                "rank": np.tile(ranks, n_users),
+                "preference": ordered.ravel(),
+                "user": np.repeat(np.arange(n_users), n_items),
+            }
         )
         sns.lineplot(
-            data=tidy, x="rank", y="preference", hue="user", palette="crest", marker="o", linewidth=1.8, legend=False, ax=right
+            data=tidy,
+            x="rank",
+            y="preference",
+            hue="user",
+            palette="crest",
+            marker="o",
+            linewidth=1.8,
+            legend=False,
+            ax=right,
         )
         right.axhline(1.0 / n_items, color="0.3", linestyle="--", linewidth=1.2, label=f"flat user, 1/{n_items}")
         right.set(xlabel="item rank for this user (1 = favourite)", ylabel="preference p", ylim=(0.0, 1.0))
@@ -281,7 +296,9 @@ def alpha_explorer(
 
 
 # -- chapter 2: engagement and diminishing returns ----------------------------------------------------------------
-def _oracle_counts(preferences: NDArray[np.float64], config: EnvConfig) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+def _oracle_counts(
+    preferences: NDArray[np.float64], config: EnvConfig
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """How often the oracle recommends each item to each user, and its return: shapes ``(K, n)`` and ``(K,)``."""
     from recbook.policies import Oracle  # policies depend on the simulator only; import late to keep this light
 
@@ -337,14 +354,18 @@ def decay_explorer(
         curves = pd.DataFrame(
             {
                 "k": np.concatenate([k, k]),
-                "multiplier": np.concatenate([DecayModel("harmonic").multiplier(k), geometric.decay_model.multiplier(k)]),
+                "multiplier": np.concatenate(
+                    [DecayModel("harmonic").multiplier(k), geometric.decay_model.multiplier(k)]
+                ),
                 "decay": ["harmonic 1/k"] * len(k) + [f"geometric {_label(rate)}^(k-1)"] * len(k),
             }
         )
         sns.lineplot(
             data=curves, x="k", y="multiplier", hue="decay", palette=["0.45", "C1"], marker="o", linewidth=2, ax=left
         )
-        left.set(xlabel="k-th recommendation of the same item", ylabel="value relative to the first, m(k)", ylim=(0, 1.05))
+        left.set(
+            xlabel="k-th recommendation of the same item", ylabel="value relative to the first, m(k)", ylim=(0, 1.05)
+        )
         left.xaxis.set_major_locator(MaxNLocator(integer=True))
         left.legend(title=None, loc="upper right")
         bars = pd.DataFrame(
@@ -403,7 +424,8 @@ def simulate_session(policy: str, config: EnvConfig, n_users: int = 300, seed: i
     """Run ``policy`` and the oracle on the same ``n_users`` users (common random numbers) and summarise.
 
     Users come from :func:`recbook.evaluation.sample_users` with ``seed``; the policy's generator and the click
-    draws are seeded with ``seed`` too, so the summary is reproducible.
+    draws get their own streams derived from ``seed``, so the summary is reproducible and the policy's random
+    draws are independent of the users'.
     """
     from recbook.policies import POLICIES, Oracle, make_policy
 
@@ -413,8 +435,12 @@ def simulate_session(policy: str, config: EnvConfig, n_users: int = 300, seed: i
         raise ValueError(f"config must be an EnvConfig, got {type(config).__name__}")
     n_users = _check_int("n_users", n_users, 1, 100_000)
     users = sample_users(config, n_users, seed)
-    result = rollout(make_policy(policy, config, seed=seed), config, users, seed=seed)
-    best = rollout(Oracle(config), config, users, seed=seed)
+    # Independent streams for the policy and the clicks. Seeding the policy with the users' own seed would be a
+    # leak: Thompson sampling draws Gamma variates with the prior's shapes, exactly as the Dirichlet sampler
+    # did, so its first "posterior sample" would *be* each user.
+    policy_seed, click_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
+    result = rollout(make_policy(policy, config, seed=policy_seed), config, users, seed=click_seed)
+    best = rollout(Oracle(config), config, users, seed=click_seed)
     # Rank the expected engagement, not the clicks: the oracle is the best policy in expectation.
     mean_return = float(result.engagement.sum(axis=1).mean())
     oracle_return = float(best.engagement.sum(axis=1).mean())

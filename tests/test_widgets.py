@@ -146,3 +146,12 @@ def test_playground_builds_its_controls() -> None:
 def test_bad_input_raises_value_error_naming_the_parameter(build, parameter: str) -> None:
     with pytest.raises(ValueError, match=parameter):
         build()
+
+
+def test_simulate_session_keeps_the_policy_blind_to_the_users() -> None:
+    # Regression: seeding Thompson sampling with the users' seed made its first posterior sample equal to the user
+    # (both draw Gamma variates with the prior's shapes), so it "found" the favourite of picky users at once.
+    # With 30 items, 5 steps and α = 0.1, a policy that cannot see the user is far below the oracle.
+    config = EnvConfig(n_items=30, session_length=5, alpha=0.1)
+    summary = simulate_session("thompson", config, n_users=400, seed=0)
+    assert summary.percent_of_oracle < 40.0
