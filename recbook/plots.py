@@ -1,0 +1,99 @@
+"""Figures the chapters share: what a policy recommends, by the user's own ranking of the items, step by step.
+
+A policy's actions mean little on their own (item 3 is one user's favourite and another's least liked), so
+:func:`preference_rank_by_step` re-expresses each recommendation as the *rank* of the recommended item in that
+user's preferences (1 = the user's favourite) and counts, for every step, how often each rank was recommended.
+:func:`plot_rank_heatmaps` draws one heatmap per policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["preference_rank_by_step", "plot_rank_heatmaps"]
+
+
+def preference_rank_by_step(actions: ArrayLike, preferences: ArrayLike) -> NDArray[np.float64]:
+    """Share of sessions whose recommendation at step ``t`` was the user's ``r``-th favourite item.
+
+    Args:
+        actions: recommended items, int, shape ``(K, T)`` (e.g. ``Rollout.actions``).
+        preferences: the users, shape ``(K, n_items)`` (e.g. ``Rollout.preferences``).
+
+    Returns:
+        Array of shape ``(n_items, T)``; entry ``[r, t]`` is the fraction of the ``K`` sessions in which the item
+        recommended at step ``t`` (0-based) had preference rank ``r + 1`` for that user (ties broken by item
+        index). Each column sums to 1.
+    """
+    acts = np.asarray(actions)
+    prefs = np.asarray(preferences, dtype=np.float64)
+    if acts.ndim != 2 or prefs.ndim != 2 or acts.shape[0] != prefs.shape[0]:
+        raise ValueError(
+            f"actions must have shape (K, T) and preferences (K, n_items) with the same K, got {acts.shape} "
+            f"and {prefs.shape}"
+        )
+    n_users, n_items = prefs.shape
+    if np.any(acts < 0) or np.any(acts >= n_items):
+        raise ValueError(f"actions must be item indices in [0, {n_items})")
+    # rank[k, a] = 0 for user k's favourite item, n_items - 1 for the least liked.
+    order = np.argsort(-prefs, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    rank[np.arange(n_users)[:, None], order] = np.arange(n_items)
+    recommended_rank = np.take_along_axis(rank, acts, axis=1)  # (K, T)
+    table = np.zeros((n_items, acts.shape[1]))
+    for t in range(acts.shape[1]):
+        table[:, t] = np.bincount(recommended_rank[:, t], minlength=n_items)
+    return table / n_users
+
+
+def plot_rank_heatmaps(
+    rollouts: Mapping[str, object],
+    max_rank: int | None = None,
+    ncols: int = 3,
+    vmax: float = 1.0,
+) -> Figure:
+    """One heatmap per policy: preference rank (rows, 1 = favourite) by step (columns), shaded by share.
+
+    Args:
+        rollouts: ``{policy name: Rollout}`` (anything with ``actions`` and ``preferences`` attributes).
+        max_rank: show only ranks ``1..max_rank`` (default: all items).
+        ncols: panels per row.
+        vmax: the colour scale's upper end (shares of sessions, in ``[0, 1]``).
+
+    Returns:
+        The matplotlib figure (call ``plt.show()`` in a notebook).
+    """
+    names = list(rollouts)
+    if not names:
+        raise ValueError("rollouts must name at least one policy")
+    ncols = min(ncols, len(names))
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols, 3.4 * nrows), squeeze=False, sharey=True,
+                             constrained_layout=True)
+    image = None
+    for ax, name in zip(axes.flat, names):
+        result = rollouts[name]
+        table = preference_rank_by_step(result.actions, result.preferences)  # type: ignore[attr-defined]
+        if max_rank is not None:
+            table = table[:max_rank]
+        ranks, steps = table.shape
+        sns.heatmap(table, ax=ax, vmin=0.0, vmax=vmax, cmap="rocket_r", cbar=False,
+                    xticklabels=list(range(1, steps + 1)), yticklabels=list(range(1, ranks + 1)))
+        image = ax.collections[0]
+        every = max(1, steps // 5)
+        ax.set_xticks(np.arange(0, steps, every) + 0.5, labels=[str(t) for t in range(1, steps + 1, every)])
+        ax.tick_params(axis="both", rotation=0)
+        ax.set(xlabel="recommendation step t", ylabel="preference rank of the item" if ax in axes[:, 0] else "")
+        ax.text(0.98, 0.04, name, transform=ax.transAxes, ha="right", va="bottom",
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"})
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.8, label="share of users")
+    return fig
