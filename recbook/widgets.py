@@ -8,8 +8,10 @@ Two kinds of widget live here, and the chapters only call the functions that bui
   ``widgets.jslink((slider, "index"), (stack, "selected_index"))``, so moving the slider switches panels with no
   round trip to Python. The cost is that only the precomputed settings exist; keep the grids small (at most
   :data:`MAX_PANELS` panels at a modest DPI), because every panel is stored in the notebook.
-* **The live dashboard** (:func:`playground`) needs a running kernel (JupyterLab): its controls drive
-  ``interactive_output``, which simulates a fresh batch of users every time a control changes.
+* **The live dashboard** (:func:`playground`) needs a running kernel (JupyterLab): every control change
+  simulates a fresh batch of users in Python and replaces the dashboard's ``Image``. (An ``Image`` rather than
+  ``interactive_output``'s ``Output`` widget: its initial figure is saved in the widget state like any panel, so the
+  static book shows it, and re-executing the notebook gives identical cell outputs.)
 
 Everything is seeded: the same arguments always give the same panels.
 """
@@ -490,33 +492,48 @@ def _draw_session(fig: Figure, summary: SessionSummary) -> None:
     right.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.legend(title=None, loc="upper right")
     right.text(
-        0.03,
-        0.04,
+        0.3,
+        0.6,
         f"{summary.policy}: {summary.mean_return:.3f} per session\n"
         f"oracle: {summary.oracle_return:.3f}  ({summary.percent_of_oracle:.1f} % of oracle)",
         transform=right.transAxes,
         fontsize=10,
         va="bottom",
+        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.8", "alpha": 0.9},
     )
 
 
 class Playground(widgets.VBox):
-    """The live dashboard: controls on top, the simulated result below (needs a running kernel).
+    """The live dashboard: controls on top, the simulated result below (needs a running kernel to update).
 
     Attributes:
-        controls: the control widgets by name (``policy``, ``alpha``, ``decay``, ``decay_rate``, ``n_items``,
-            ``session_length``, ``feedback``).
-        output: the ``Output`` widget that ``interactive_output`` redraws.
+        controls: the control widgets by name (``policy``, ``feedback``, ``decay``, ``alpha``, ``decay_rate``,
+            ``n_items``, ``session_length``).
+        image: the ``Image`` widget holding the current figure (PNG); every control change redraws it.
+        n_users: users simulated per update.
     """
 
-    def __init__(self, controls: dict[str, widgets.Widget], output: widgets.Output, n_users: int) -> None:
+    def __init__(
+        self,
+        controls: dict[str, widgets.Widget],
+        render: Callable[[dict[str, Any]], bytes],
+        n_users: int,
+    ) -> None:
         self.controls = controls
-        self.output = output
         self.n_users = n_users
+        self._render = render
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        self.refresh()
+        for control in controls.values():
+            control.observe(self.refresh, names="value")
         row1 = widgets.HBox([controls["policy"], controls["feedback"], controls["decay"]])
         row2 = widgets.HBox([controls["alpha"], controls["decay_rate"]])
         row3 = widgets.HBox([controls["n_items"], controls["session_length"]])
-        super().__init__([row1, row2, row3, output])
+        super().__init__([row1, row2, row3, self.image])
+
+    def refresh(self, change: Any = None) -> None:
+        """Simulate the current setting and show it (called on every control change)."""
+        self.image.value = self._render({name: control.value for name, control in self.controls.items()})
 
     def __repr__(self) -> str:
         return f"Playground({', '.join(self.controls)}; {self.n_users} users per update)"
@@ -538,8 +555,8 @@ def playground(
     (:func:`simulate_session`) and shows the return, the percent of oracle, a heatmap of which preference rank the
     policy recommends at each step, and the mean reward per step against the oracle's.
 
-    In the static book the dashboard shows the output of its initial setting only; use
-    :func:`playground_panels` there.
+    In the static book the dashboard shows the figure of its initial setting only (no Python runs there to
+    simulate a new one); use :func:`playground_panels` there.
 
     Args:
         config: the initial setting (default ``EnvConfig()``, the original: 10 items, 20 steps, α = 1, harmonic).
@@ -584,19 +601,16 @@ def playground(
         ),
     }
 
-    def update(**values: Any) -> None:
-        from IPython.display import Image, display
-
+    def render(values: dict[str, Any]) -> bytes:
+        values = dict(values)
         chosen = values.pop("policy")
-        setting = config.replace(**values)
-        summary = simulate_session(chosen, setting, n_users=n_users, seed=seed)
+        summary = simulate_session(chosen, config.replace(**values), n_users=n_users, seed=seed)
         with _book_style():
             fig = Figure(figsize=(10.5, 3.8), layout="constrained")
             _draw_session(fig, summary)
-            display(Image(figure_to_png(fig, dpi=dpi)))
+            return figure_to_png(fig, dpi=dpi)
 
-    output = widgets.interactive_output(update, controls)
-    return Playground(controls, output, n_users)
+    return Playground(controls, render, n_users)
 
 
 def playground_panels(

@@ -112,8 +112,12 @@ def test_playground_builds_its_controls() -> None:
         "n_items",
         "session_length",
     }
-    assert isinstance(dashboard.output, widgets.Output)
-    assert dashboard.children[-1] is dashboard.output
+    assert dashboard.children[-1] is dashboard.image
+    first = bytes(dashboard.image.value)
+    assert first.startswith(PNG)
+    # Live: moving a control re-simulates and redraws.
+    dashboard.controls["policy"].value = "random"
+    assert bytes(dashboard.image.value).startswith(PNG) and bytes(dashboard.image.value) != first
 
 
 @pytest.mark.parametrize(
