@@ -55,6 +55,17 @@ __all__ = [
 
 TIE_BREAKS: tuple[str, ...] = ("first", "random")
 
+# Policies draw from their own stream of a seed. With ``default_rng(seed)`` a Thompson sampler seeded like
+# ``sample_users(config, n, seed)`` would draw the very Gamma variates that made the users, and "guess" them.
+_POLICY_STREAM = 0x5EC0
+
+
+def _policy_generator(seed: int | None) -> np.random.Generator:
+    """The policy's generator: ``seed``'s own stream, independent of users drawn with the same seed."""
+    if seed is None:
+        return np.random.default_rng()
+    return np.random.default_rng(np.random.SeedSequence([seed, _POLICY_STREAM]))
+
 
 class Policy:
     """Base class: validation, batching, tie-breaking and the generator; subclasses implement :meth:`act`.
@@ -80,7 +91,7 @@ class Policy:
         self.layout = ObservationLayout(config.replace(observation=self.observation))
         self.tie_break = tie_break
         self.seed = seed
-        self.np_random = np.random.default_rng(seed)
+        self.np_random = _policy_generator(seed)
         self._alpha = config.alpha_vector
         total = config.session_length
         # next_multiplier[c] = m(c + 1): the decay multiplier of an item's next recommendation after c of them.
@@ -91,7 +102,7 @@ class Policy:
 
     def reset(self, seed: int | None = None) -> None:
         """Re-seed the policy's generator (with ``seed``, or the constructor's seed if ``None``)."""
-        self.np_random = np.random.default_rng(self.seed if seed is None else seed)
+        self.np_random = _policy_generator(self.seed if seed is None else seed)
 
     def predict(
         self,

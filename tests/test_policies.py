@@ -165,3 +165,17 @@ def test_bandits_beat_random_on_clicks(name: str) -> None:
     table = evaluate(policies, CLICK, n_users=2000, seed=11)
     diff = paired_difference(table, name, "random", metric="expected_return", n_resamples=1000)
     assert diff["ci_low"] > 0, diff
+
+
+def test_policy_stream_is_independent_of_users_with_the_same_seed():
+    """Regression: with ``default_rng(seed)`` a Thompson sampler seeded like ``sample_users`` drew the very Gamma
+    variates that made the users, so its first posterior sample was the user."""
+    from recbook.evaluation import sample_users
+    from recbook.policies import ThompsonSampling
+
+    config = EnvConfig(n_items=50, observation="feedback")
+    users = sample_users(config, 3, seed=7)
+    gamma = ThompsonSampling(config, seed=7).np_random.standard_gamma(np.ones((3, 50)))
+    replay = np.random.default_rng(7).standard_gamma(np.ones((3, 50)))
+    np.testing.assert_allclose(replay / replay.sum(axis=1, keepdims=True), users)  # the trap is real
+    assert not np.allclose(gamma / gamma.sum(axis=1, keepdims=True), users)
