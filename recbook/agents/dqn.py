@@ -1,0 +1,650 @@
+"""Train, save, load and evaluate Stable-Baselines3 DQN on the recommendation simulator.
+
+A run reads top to bottom in :func:`train`: build the batched environment, the DQN (flat MLP or the item-shared
+network of :mod:`recbook.agents.networks`), the learning-curve and checkpoint callbacks, learn, wrap the result in
+a :class:`DQNAgent`. :class:`DQNConfig` holds the hyperparameters, each with the reason for its value.
+
+Model files are one zip: Stable-Baselines3's own archive plus two entries, ``recbook.json`` (the environment
+configuration, the :class:`DQNConfig`, seed, timesteps, observation mode and recbook version) and
+``learning_curve.csv``. SB3 archives contain **pickles** (cloudpickle of the policy class and schedules): load only
+model files you trust.
+
+TensorBoard: ``train(..., tensorboard_log="runs/")`` writes SB3's event files to ``runs/DQN_1/`` (``DQN_2``, ... for
+later runs); view them with ``tensorboard --logdir runs/``. Besides SB3's ``train/loss`` and
+``rollout/exploration_rate`` they hold ``eval/pct_oracle``, ``eval/mean_return`` and ``time/env_steps_per_s``.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import asdict, dataclass, field, fields
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch as th
+import yaml
+from numpy.typing import NDArray
+from stable_baselines3 import DQN
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.utils import LinearSchedule
+from torch.nn import functional as F
+
+from recbook.agents.callbacks import (
+    LEARNING_CURVE_COLUMNS,
+    CheckpointCallback,
+    LearningCurveCallback,
+    latest_checkpoint,
+    oracle_mean,
+)
+from recbook.agents.networks import SKIPS, ItemSharedDQNPolicy
+from recbook.config import EnvConfig
+from recbook.evaluation import rollout, sample_users
+from recbook.vector import SB3VecEnv
+
+__all__ = [
+    "CONFIG_DIR",
+    "CURVE_SEED",
+    "HELD_OUT_SEED",
+    "DQNAgent",
+    "DQNConfig",
+    "RecbookDQN",
+    "RunConfig",
+    "TrainingConfig",
+    "load_model",
+    "train",
+    "train_from_config",
+]
+
+#: The YAML presets shipped with the package (``original``, ``feedback_mlp``, ``item_shared``, ``click``).
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+#: Seed of the users the learning curve is measured on during training.
+CURVE_SEED = 777
+#: Seed of the held-out users the book reports final results on (never seen while training or tuning curves).
+HELD_OUT_SEED = 12345
+_METADATA = "recbook.json"
+_CURVE = "learning_curve.csv"
+_FORMAT = 1
+
+
+@dataclass
+class DQNConfig:
+    """DQN hyperparameters, chosen for this problem (the defaults) — ``sb3_defaults()`` gives SB3's own.
+
+    Episodes here are short (``T`` = 20 steps), of fixed length, rewards are small (a session earns about 1.8),
+    the agent observes how many steps remain, and the environment is cheap and batched (thousands of users per
+    call). SB3's defaults target Atari (long episodes, 10M frames) and are wrong for this.
+    """
+
+    policy: str = "item_shared"
+    """``"item_shared"`` (:class:`~recbook.agents.networks.ItemSharedDQNPolicy`, needs the feedback observation) or
+    ``"mlp"`` (SB3's flat ``MlpPolicy``)."""
+    net_arch: list[int] = field(default_factory=lambda: [64, 64])
+    """Hidden layers: of the shared per-item scorer (item_shared) or of the flat MLP. Small is enough: the
+    per-item scorer sees 18 well-scaled features."""
+    skip: str = "exploit"
+    """Item-shared only: what the learned output is added to (see :mod:`recbook.agents.networks`). ``"exploit"``
+    starts from the exact value of exploiting revealed items, so the network only learns the value of information."""
+    learning_rate: float = 1e-3
+    """Initial Adam step size. Large enough to move the ~5k-parameter scorer quickly early on."""
+    learning_rate_final: float = 1e-5
+    """Step size at the end, reached linearly. Beating Bayes-greedy needs Q-value *differences* of ~1e-3 to be
+    right, so the last part of training must average out the replay noise with a small step."""
+    buffer_size: int = 150_000
+    """Replay capacity in transitions: the whole 150k-step run fits, so early diverse data is never discarded."""
+    learning_starts: int = 5_000
+    """Env steps of (exploratory) data before the first gradient step: 250 sessions, enough for a first batch
+    that is not dominated by a handful of users. (SB3's default is 100.)"""
+    batch_size: int = 512
+    """Transitions per gradient step. Large batches average the targets' noise (different users behind the same
+    observation), which matters more here than the number of updates."""
+    tau: float = 1.0
+    """Hard target updates (copy) — with ``target_update_interval`` below."""
+    gamma: float = 1.0
+    """No discounting: sessions have a fixed length and the observation contains the steps remaining, so the
+    undiscounted return is finite, well defined, and exactly what the book measures. Discounting would make the
+    agent undervalue late exploitation, i.e. over-weight the present versus the whole session."""
+    train_freq: int = 1
+    """Train after every batched env step (one step of ``num_envs`` users)."""
+    gradient_steps: int = 2
+    """Gradient steps per batched env step: with 16 users per step that is one update per 8 transitions, about
+    37k updates in a 150k-step run, which one CPU thread does in about two minutes."""
+    target_update_interval: int = 2_000
+    """Env steps between target-network copies: ~70 copies in a 150k-step run. SB3's default, 10 000, with a
+    10k-step budget means the target network is *never* updated: every target is computed by the random initial
+    network, and the agent learns nothing about the future."""
+    exploration_fraction: float = 0.5
+    """Fraction of training over which epsilon decays linearly from initial to final."""
+    exploration_initial_eps: float = 0.2
+    """Initial probability of a random recommendation. Not 1.0: a uniformly random recommender rarely reaches the
+    states a good policy sees (most items revealed, the best few exploited), and the item-shared network starts
+    from a sensible policy, so mild exploration around it is what is informative."""
+    exploration_final_eps: float = 0.0
+    """No random actions at the end: the last gradient steps see on-policy states, and the greedy policy is what
+    is evaluated."""
+    max_grad_norm: float = 10.0
+    """Gradient-norm clip (SB3's default; rarely active with rewards below 1)."""
+    loss: str = "huber"
+    """``"huber"`` (SB3's smooth-L1) or ``"mse"``. Returns are below 2, so TD errors are below 1 and Huber is
+    just half the squared error; it only guards against rare large errors early on."""
+    double_q: bool = True
+    """Double DQN (van Hasselt et al., 2016): the online network chooses the next action, the target network
+    values it. SB3's DQN has no such switch (SB3-contrib neither); :class:`RecbookDQN` adds it. The max over ten
+    noisy Q-values otherwise biases targets upward, and that bias differs between "explore" and "exploit"."""
+    per_user_exploration: bool = True
+    """Draw epsilon-greedy independently for each parallel user. SB3 draws one coin for the whole batch (all
+    users random or none), which with many parallel users makes exploration bursty."""
+
+    def __post_init__(self) -> None:
+        if self.policy not in ("item_shared", "mlp"):
+            raise ValueError(f"policy must be 'item_shared' or 'mlp', got {self.policy!r}")
+        if self.skip not in SKIPS:
+            raise ValueError(f"skip must be one of {SKIPS}, got {self.skip!r}")
+        if self.loss not in ("huber", "mse"):
+            raise ValueError(f"loss must be 'huber' or 'mse', got {self.loss!r}")
+        self.net_arch = [int(width) for width in self.net_arch]
+
+    @classmethod
+    def sb3_defaults(cls) -> DQNConfig:
+        """Stable-Baselines3's default DQN (flat 64x64 MLP), as the original project trained it."""
+        return cls(
+            policy="mlp",
+            net_arch=[64, 64],
+            learning_rate=1e-4,
+            learning_rate_final=1e-4,
+            buffer_size=1_000_000,
+            learning_starts=100,
+            batch_size=32,
+            tau=1.0,
+            gamma=0.99,
+            train_freq=4,
+            gradient_steps=1,
+            target_update_interval=10_000,
+            exploration_fraction=0.1,
+            exploration_initial_eps=1.0,
+            exploration_final_eps=0.05,
+            max_grad_norm=10.0,
+            loss="huber",
+            double_q=False,
+            per_user_exploration=False,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary (the ``dqn:`` section of a YAML config)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DQNConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown DQN parameter(s): {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class TrainingConfig:
+    """How long and how a run trains and is measured (the ``training:`` section of a YAML config)."""
+
+    total_timesteps: int = 150_000
+    """Environment steps (transitions), summed over parallel users."""
+    seed: int = 0
+    """Seeds the training users, torch, numpy and exploration: same seed, same model."""
+    num_envs: int = 16
+    """Users stepped together. More users per call is faster but makes each gradient step see fewer new
+    transitions per update; 16 is a good balance on one thread."""
+    eval_users: int = 2_000
+    """Users in the learning-curve evaluation (drawn with :data:`CURVE_SEED`, disjoint in spirit from training
+    and from the held-out users of :data:`HELD_OUT_SEED`)."""
+    eval_freq: int = 10_000
+    """Env steps between learning-curve points."""
+    n_threads: int = 1
+    """Torch threads. One is faster for these tiny networks (and the machine is shared)."""
+    checkpoint_freq: int | None = None
+    """Env steps between resumable checkpoints (``None``: no checkpoints)."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown training parameter(s): {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class RunConfig:
+    """A whole training run: what a YAML file in ``recbook/configs/`` holds."""
+
+    env: EnvConfig
+    dqn: DQNConfig
+    training: TrainingConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env.to_dict(), "dqn": self.dqn.to_dict(), "training": asdict(self.training)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        unknown = set(data) - {"env", "dqn", "training"}
+        if unknown:
+            raise ValueError(f"unknown config section(s): {sorted(unknown)}; expected env, dqn, training")
+        return cls(
+            env=EnvConfig.from_dict(data.get("env") or {}),
+            dqn=DQNConfig.from_dict(data.get("dqn") or {}),
+            training=TrainingConfig.from_dict(data.get("training") or {}),
+        )
+
+    @classmethod
+    def from_yaml(cls, path_or_name: str | Path) -> RunConfig:
+        """Read a YAML file, or a preset by name (``"item_shared"`` → ``recbook/configs/item_shared.yaml``)."""
+        return cls.from_dict(yaml.safe_load(resolve_config(path_or_name).read_text()) or {})
+
+    def to_yaml(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        return path
+
+
+def resolve_config(path_or_name: str | Path) -> Path:
+    """A path to an existing YAML file, or the name of a preset shipped in :data:`CONFIG_DIR`."""
+    path = Path(path_or_name)
+    if path.is_file():
+        return path
+    preset = CONFIG_DIR / (path.name if path.suffix in (".yaml", ".yml") else f"{path.name}.yaml")
+    if preset.is_file():
+        return preset
+    names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    raise FileNotFoundError(f"no config file {str(path_or_name)!r} and no preset of that name; presets: {names}")
+
+
+class RecbookDQN(DQN):
+    """SB3's DQN with two switches SB3 lacks: Double DQN targets and per-user epsilon-greedy exploration.
+
+    Args:
+        double_q: use the online network to choose the next action and the target network to value it.
+        per_user_exploration: draw the epsilon coin per user rather than once for the whole batch.
+        loss: ``"huber"`` or ``"mse"``.
+        *args, **kwargs: as :class:`stable_baselines3.DQN`.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        double_q: bool = False,
+        per_user_exploration: bool = False,
+        loss: str = "huber",
+        **kwargs: Any,
+    ) -> None:
+        self.double_q = double_q
+        self.per_user_exploration = per_user_exploration
+        self.loss = loss
+        super().__init__(*args, **kwargs)
+
+    def predict(
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = False,
+    ) -> tuple[NDArray[Any], Any]:
+        if deterministic or not self.per_user_exploration:
+            return super().predict(observation, state, episode_start, deterministic)
+        action, state = self.policy.predict(observation, state, episode_start, deterministic=True)
+        action = np.asarray(action)
+        if action.ndim == 1:
+            explore = np.random.rand(action.shape[0]) < self.exploration_rate
+            if explore.any():
+                action = action.copy()
+                action[explore] = np.random.randint(int(self.action_space.n), size=int(explore.sum()))
+        elif np.random.rand() < self.exploration_rate:
+            action = np.array(self.action_space.sample())
+        return action, state
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        # SB3's DQN.train with the Double-DQN target and a choice of loss.
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        losses = []
+        for _ in range(gradient_steps):
+            replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
+            with th.no_grad():
+                next_q_target = self.q_net_target(replay_data.next_observations)
+                if self.double_q:
+                    next_actions = self.q_net(replay_data.next_observations).argmax(dim=1, keepdim=True)
+                    next_q = next_q_target.gather(1, next_actions)
+                else:
+                    next_q = next_q_target.max(dim=1, keepdim=True).values
+                target_q = replay_data.rewards + (1 - replay_data.dones) * discounts * next_q
+            current_q = self.q_net(replay_data.observations).gather(1, replay_data.actions.long())
+            if self.loss == "mse":
+                loss = F.mse_loss(current_q, target_q)
+            else:
+                loss = F.smooth_l1_loss(current_q, target_q)
+            losses.append(loss.item())
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+            self.policy.optimizer.step()
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/loss", float(np.mean(losses)))
+
+
+class DQNAgent:
+    """A trained DQN together with the environment it was trained for.
+
+    ``predict`` has SB3's signature but defaults to the greedy action (SB3's ``DQN.predict`` defaults to
+    epsilon-greedy). ``observation`` tells :func:`recbook.evaluation.rollout` which observation mode to build.
+
+    Attributes:
+        model: the SB3 :class:`RecbookDQN`.
+        config: the :class:`~recbook.config.EnvConfig` it was trained on (its ``observation`` included).
+        observation: ``config.observation``.
+        dqn_config: the hyperparameters.
+        seed: training seed.
+        total_timesteps: environment steps trained.
+        num_envs: users stepped together during training.
+        learning_curve: DataFrame with :data:`~recbook.agents.callbacks.LEARNING_CURVE_COLUMNS`.
+    """
+
+    def __init__(
+        self,
+        model: RecbookDQN,
+        config: EnvConfig,
+        dqn_config: DQNConfig,
+        seed: int,
+        num_envs: int,
+        learning_curve: pd.DataFrame | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.observation = config.observation
+        self.dqn_config = dqn_config
+        self.seed = seed
+        self.num_envs = num_envs
+        self.learning_curve = (
+            learning_curve if learning_curve is not None else pd.DataFrame(columns=LEARNING_CURVE_COLUMNS)
+        )
+
+    @property
+    def total_timesteps(self) -> int:
+        return int(self.model.num_timesteps)
+
+    def __repr__(self) -> str:
+        return (
+            f"DQNAgent(policy={self.dqn_config.policy!r}, observation={self.observation!r}, "
+            f"n_items={self.config.n_items}, timesteps={self.total_timesteps}, seed={self.seed})"
+        )
+
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[NDArray[np.int64], Any]:
+        """Recommended items for a batch of observations ``(K, obs_size)`` (or one observation)."""
+        action, state = self.model.predict(observation, state, episode_start, deterministic=deterministic)
+        return np.asarray(action), state
+
+    def q_values(self, observation: Any) -> NDArray[np.float32]:
+        """Q-values, shape ``(K, n_items)``, for observations of shape ``(K, obs_size)``."""
+        obs = th.as_tensor(np.asarray(observation, dtype=np.float32).reshape(-1, self.model.observation_space.shape[0]))
+        with th.no_grad():
+            return self.model.q_net(obs).cpu().numpy()
+
+    def evaluate(self, n_users: int = 2_000, seed: int = HELD_OUT_SEED) -> dict[str, float]:
+        """Mean expected return and % of oracle on ``n_users`` users from ``sample_users(config, n_users, seed)``."""
+        preferences = sample_users(self.config, n_users, seed)
+        result = rollout(self, self.config, preferences, seed=seed)
+        engagement = float(result.engagement.sum(axis=1).mean())
+        return {"mean_return": engagement, "pct_oracle": 100.0 * engagement / oracle_mean(self.config, preferences)}
+
+    def metadata(self) -> dict[str, Any]:
+        from recbook import __version__
+
+        return {
+            "format": _FORMAT,
+            "recbook_version": __version__,
+            "env_config": self.config.to_dict(),
+            "observation": self.observation,
+            "dqn_config": self.dqn_config.to_dict(),
+            "seed": self.seed,
+            "total_timesteps": self.total_timesteps,
+            "num_envs": self.num_envs,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write one zip: SB3's archive (no replay buffer) + ``recbook.json`` + ``learning_curve.csv``."""
+        path = Path(path)
+        if path.suffix != ".zip":
+            path = path.with_name(path.name + ".zip")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model.save(path)
+        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_METADATA, json.dumps(self.metadata(), indent=2))
+            archive.writestr(_CURVE, self.learning_curve.to_csv(index=False))
+        return path
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``recbook.json`` entry of a saved model (no unpickling)."""
+    with zipfile.ZipFile(path) as archive:
+        if _METADATA not in archive.namelist():
+            raise ValueError(f"{path} is not a recbook model (no {_METADATA}; was it saved with DQNAgent.save?)")
+        return json.loads(archive.read(_METADATA))
+
+
+def config_mismatch(trained: EnvConfig, given: EnvConfig) -> list[str]:
+    """Fields (other than ``observation``) on which two environment configurations differ, as ``name: a != b``."""
+    a, b = trained.to_dict(), given.to_dict()
+    return [f"{key}: trained {a[key]!r} != given {b[key]!r}" for key in a if key != "observation" and a[key] != b[key]]
+
+
+def load_model(path: str | Path, config: EnvConfig | None = None, env: Any = None) -> DQNAgent:
+    """Load a model saved by :meth:`DQNAgent.save`.
+
+    Args:
+        path: the ``.zip`` file. It contains pickles: load only files you trust.
+        config: the environment you intend to use it in. If given and it differs from the training environment
+            in any field except ``observation`` (the agent declares its own observation mode, which
+            :func:`~recbook.evaluation.rollout` honours), a ``ValueError`` lists the mismatched fields.
+        env: optional SB3 VecEnv to attach (for further training).
+    """
+    meta = read_metadata(path)
+    trained = EnvConfig.from_dict(meta["env_config"])
+    if config is not None:
+        mismatched = config_mismatch(trained, config)
+        if mismatched:
+            raise ValueError(
+                f"model {path} was trained for a different environment; mismatched field(s): " + "; ".join(mismatched)
+            )
+    model = RecbookDQN.load(path, env=env, device="cpu")
+    with zipfile.ZipFile(path) as archive:
+        curve = (
+            pd.read_csv(StringIO(archive.read(_CURVE).decode()))
+            if _CURVE in archive.namelist()
+            else pd.DataFrame(columns=LEARNING_CURVE_COLUMNS)
+        )
+    return DQNAgent(
+        model=model,
+        config=trained,
+        dqn_config=DQNConfig.from_dict(meta["dqn_config"]),
+        seed=int(meta["seed"]),
+        num_envs=int(meta["num_envs"]),
+        learning_curve=curve,
+    )
+
+
+def _make_model(env_config: EnvConfig, dqn: DQNConfig, env: SB3VecEnv, seed: int, tensorboard_log: str | None) -> RecbookDQN:
+    if dqn.policy == "item_shared":
+        if env_config.observation != "feedback":
+            raise ValueError(
+                "the item-shared network needs observation='feedback' (it reads revealed values); "
+                f"got observation={env_config.observation!r}"
+            )
+        policy: Any = ItemSharedDQNPolicy
+        policy_kwargs: dict[str, Any] = {"env_config": env_config.to_dict(), "net_arch": dqn.net_arch, "skip": dqn.skip}
+    else:
+        policy = "MlpPolicy"
+        policy_kwargs = {"net_arch": dqn.net_arch}
+    if dqn.learning_rate_final == dqn.learning_rate:
+        learning_rate: Any = dqn.learning_rate
+    else:
+        learning_rate = LinearSchedule(dqn.learning_rate, dqn.learning_rate_final, 1.0)
+    return RecbookDQN(
+        policy,
+        env,
+        learning_rate=learning_rate,
+        buffer_size=dqn.buffer_size,
+        learning_starts=dqn.learning_starts,
+        batch_size=dqn.batch_size,
+        tau=dqn.tau,
+        gamma=dqn.gamma,
+        train_freq=dqn.train_freq,
+        gradient_steps=dqn.gradient_steps,
+        target_update_interval=dqn.target_update_interval,
+        exploration_fraction=dqn.exploration_fraction,
+        exploration_initial_eps=dqn.exploration_initial_eps,
+        exploration_final_eps=dqn.exploration_final_eps,
+        max_grad_norm=dqn.max_grad_norm,
+        double_q=dqn.double_q,
+        per_user_exploration=dqn.per_user_exploration,
+        loss=dqn.loss,
+        policy_kwargs=policy_kwargs,
+        tensorboard_log=tensorboard_log,
+        seed=seed,
+        device="cpu",
+    )
+
+
+def train(
+    env_config: EnvConfig,
+    dqn_config: DQNConfig | None = None,
+    total_timesteps: int = 150_000,
+    seed: int = 0,
+    *,
+    num_envs: int = 16,
+    eval_users: int = 2_000,
+    eval_freq: int = 10_000,
+    n_threads: int = 1,
+    progress_bar: bool = False,
+    tensorboard_log: str | Path | None = None,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_freq: int | None = None,
+    resume: str | Path | None = None,
+    callbacks: list[BaseCallback] | None = None,
+    verbose: int = 0,
+) -> DQNAgent:
+    """Train a DQN on ``env_config`` for ``total_timesteps`` environment steps; return the :class:`DQNAgent`.
+
+    Args:
+        env_config: the environment (its ``observation`` is what the agent sees).
+        dqn_config: hyperparameters (default :class:`DQNConfig`, tuned for the item-shared network).
+        total_timesteps: environment steps, summed over the ``num_envs`` parallel users.
+        seed: seeds training users, network initialisation and exploration; same seed ⇒ same model.
+        num_envs: users stepped together (:class:`recbook.vector.SB3VecEnv`).
+        eval_users, eval_freq: learning-curve users (seed :data:`CURVE_SEED`) and spacing in env steps;
+            ``eval_freq=0`` records only the first and last point.
+        n_threads: ``torch.set_num_threads`` (1 is fastest for these networks; the machine is shared).
+        progress_bar: SB3's progress bar (needs ``tqdm`` and ``rich``).
+        tensorboard_log: directory for TensorBoard event files (``<dir>/DQN_<i>/``), or ``None``.
+        checkpoint_dir, checkpoint_freq: save a resumable checkpoint (model + replay buffer) every
+            ``checkpoint_freq`` env steps into ``checkpoint_dir``.
+        resume: a checkpoint zip (or a checkpoint directory: its latest) to continue from; training continues until
+            ``total_timesteps`` steps in all, with the same schedules.
+        callbacks: extra SB3 callbacks.
+        verbose: SB3 verbosity.
+    """
+    th.set_num_threads(n_threads)
+    dqn_config = dqn_config if dqn_config is not None else DQNConfig()
+    env = SB3VecEnv(env_config, num_envs, seed=seed)
+    log_dir = str(tensorboard_log) if tensorboard_log is not None else None
+    previous_curve = None
+    if resume is not None:
+        resume_path = Path(resume)
+        if resume_path.is_dir():
+            found = latest_checkpoint(resume_path)
+            if found is None:
+                raise FileNotFoundError(f"no checkpoint step_*.zip in {resume_path}")
+            resume_path = found
+        previous = load_model(resume_path, config=env_config, env=env)
+        model = previous.model
+        model.tensorboard_log = log_dir
+        buffer = resume_path.with_name(resume_path.stem + "_replay_buffer.pkl")
+        if buffer.exists():
+            model.load_replay_buffer(buffer)
+        previous_curve = previous.learning_curve if len(previous.learning_curve) else None
+    else:
+        model = _make_model(env_config, dqn_config, env, seed, log_dir)
+    if verbose:
+        model.verbose = verbose
+    preferences = sample_users(env_config, eval_users, CURVE_SEED)
+    curve = LearningCurveCallback(
+        env_config, preferences, eval_freq or max(total_timesteps, 1), seed=CURVE_SEED, previous=previous_curve
+    )
+    agent = DQNAgent(model, env_config, dqn_config, seed, num_envs)
+    all_callbacks: list[BaseCallback] = [curve, *(callbacks or [])]
+    if checkpoint_freq:
+        if checkpoint_dir is None:
+            raise ValueError("checkpoint_freq needs checkpoint_dir")
+
+        def save_checkpoint(path: Path) -> Path:
+            agent.learning_curve = curve.learning_curve
+            return agent.save(path)
+
+        all_callbacks.append(CheckpointCallback(save_checkpoint, checkpoint_dir, checkpoint_freq))
+    remaining = total_timesteps - model.num_timesteps
+    if remaining > 0:
+        model.learn(
+            total_timesteps=remaining,
+            callback=all_callbacks,
+            progress_bar=progress_bar,
+            reset_num_timesteps=resume is None,
+            tb_log_name="DQN",
+        )
+    agent.learning_curve = curve.learning_curve
+    return agent
+
+
+def train_from_config(
+    config_path: str | Path,
+    output: str | Path | None = None,
+    total_timesteps: int | None = None,
+    seed: int | None = None,
+    *,
+    progress_bar: bool = False,
+    tensorboard_log: str | Path | None = None,
+    resume: str | Path | None = None,
+) -> Path:
+    """Train from a YAML config (a path or a preset name); save the model and its learning curve; return the path.
+
+    The model goes to ``output`` (default ``models/<config name>_seed<seed>.zip``); the learning curve to
+    ``<output stem>_learning_curve.csv`` next to it. ``total_timesteps`` and ``seed`` override the file's
+    ``training:`` section. Checkpoints (if ``training.checkpoint_freq`` is set) go to ``<output stem>_checkpoints/``.
+    """
+    run = RunConfig.from_yaml(config_path)
+    training = run.training
+    steps = training.total_timesteps if total_timesteps is None else int(total_timesteps)
+    run_seed = training.seed if seed is None else int(seed)
+    name = resolve_config(config_path).stem
+    output = Path(output) if output is not None else Path("models") / f"{name}_seed{run_seed}.zip"
+    if output.suffix != ".zip":
+        output = output.with_name(output.name + ".zip")
+    agent = train(
+        run.env,
+        run.dqn,
+        steps,
+        run_seed,
+        num_envs=training.num_envs,
+        eval_users=training.eval_users,
+        eval_freq=training.eval_freq,
+        n_threads=training.n_threads,
+        progress_bar=progress_bar,
+        tensorboard_log=tensorboard_log,
+        checkpoint_dir=output.with_name(output.stem + "_checkpoints") if training.checkpoint_freq else None,
+        checkpoint_freq=training.checkpoint_freq,
+        resume=resume,
+    )
+    path = agent.save(output)
+    agent.learning_curve.to_csv(output.with_name(output.stem + "_learning_curve.csv"), index=False)
+    return path
