@@ -94,8 +94,13 @@ def built_book() -> Path:
             cmd, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False
         )
         if proc.returncode != 0:
-            log = (proc.stdout + proc.stderr)[-8000:]
-            pytest.fail(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{log}", pytrace=False)
+            output = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + "\n" + proc.stderr)
+            problems = [line for line in output.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL)\b", line)]
+            pytest.fail(
+                f"`{' '.join(cmd)}` exited {proc.returncode} (the book build fails on any warning):\n"
+                + "\n".join(problems[:60] or output.splitlines()[-60:]),
+                pytrace=False,
+            )
     if not (HTML / "index.html").exists():
         pytest.fail(f"no built book at {HTML}; build it with `make book`", pytrace=False)
     return HTML
