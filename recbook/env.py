@@ -148,6 +148,14 @@ class RecommendationEnv(gym.Env[NDArray[np.float32], np.int64]):
         return self._observation(), {}
 
     def step(self, action: object) -> tuple[NDArray[np.float32], float, bool, bool, dict[str, Any]]:
+        """Recommend item ``action`` to the current user.
+
+        Returns ``(observation, reward, terminated, truncated, info)``: ``reward`` is the engagement probability
+        (expected feedback) or a 0/1 click; ``terminated`` is ``True`` on the ``session_length``-th step;
+        ``truncated`` is always ``False``; ``info`` holds ``engagement_probability``, the ``item`` and how many
+        times it has now been recommended (``repeat``). Raises ``ValueError`` for an action outside
+        ``[0, n_items)`` and ``gymnasium.error.ResetNeeded`` before ``reset`` or after the session ended.
+        """
         if not self._ready:
             if self.step_count >= self.config.session_length:
                 raise gym.error.ResetNeeded("the session has ended (terminated=True); call reset() before step()")

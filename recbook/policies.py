@@ -414,6 +414,7 @@ class Oracle(Policy):
         return self._argmax(self._next_value(view, view.preferences))
 
 
+#: Every policy class by its command-line name; :func:`make_policy` looks names up here.
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
     for cls in (Random, RoundRobin, ExploreOnce, EpsilonGreedy, UCB, ThompsonSampling, BayesGreedy, Oracle)

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "AlphaLike",
     "validate_alpha",
     "sample_preferences",
     "dirichlet_mean",
@@ -24,6 +25,7 @@ __all__ = [
     "validate_preferences",
 ]
 
+#: What ``alpha`` may be: one positive number (symmetric Dirichlet) or ``n_items`` positive numbers.
 AlphaLike = float | int | Sequence[float] | NDArray[np.floating]
 
 

@@ -56,9 +56,9 @@ __all__ = [
     "simulate_session",
 ]
 
-#: Most panels one explorer may hold: each is a PNG stored in the notebook's widget state.
+#: The most panels one explorer may hold (each is a PNG stored in the notebook's widget state).
 MAX_PANELS = 12
-#: α grid of chapter 1's explorer: from "loves one item" (0.1) to "likes everything" (10).
+#: The α grid of chapter 1's explorer, from "loves one item" (0.1) to "likes everything" (10).
 DEFAULT_ALPHAS: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 #: Geometric decay rates of chapter 2's explorer; 1.0 means no decay at all.
 DEFAULT_DECAY_RATES: tuple[float, ...] = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
