@@ -184,8 +184,24 @@ def test_resume_from_checkpoint(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_item_shared_dqn_learns_near_bayes_limit() -> None:
-    """The preset trains in a few CPU-minutes to >= 95.5 % of the oracle on 2,000 held-out users."""
+def test_item_shared_network_learns_from_scratch() -> None:
+    """With no skip baseline (the network starts as a random scorer, ~71 % of the oracle) the item-shared DQN
+    learns, in 150k steps (about 1.5 CPU-minutes), to >= 95.5 % of the oracle on 2,000 held-out users (measured
+    96.2 %; Bayes-greedy 96.4 %, round-robin ~80 %)."""
+    run = RunConfig.from_yaml("item_shared")
+    run.dqn.skip = "none"
+    agent = train(run.env, run.dqn, run.training.total_timesteps, seed=0, num_envs=run.training.num_envs, eval_freq=0)
+    assert agent.learning_curve["pct_oracle"].iloc[0] < 80
+    assert agent.evaluate(2_000, seed=HELD_OUT_SEED)["pct_oracle"] >= 95.5
+
+
+@pytest.mark.slow
+def test_item_shared_preset_beats_bayes_greedy() -> None:
+    """The shipped preset (exploit skip) is at least as good as Bayes-greedy on the same 2,000 held-out users."""
+    from recbook.evaluation import evaluate, paired_difference
+    from recbook.policies import BayesGreedy
+
     run = RunConfig.from_yaml("item_shared")
     agent = train(run.env, run.dqn, run.training.total_timesteps, seed=0, num_envs=run.training.num_envs, eval_freq=0)
-    assert agent.evaluate(2_000, seed=HELD_OUT_SEED)["pct_oracle"] >= 95.5
+    table = evaluate({"dqn": agent, "bg": BayesGreedy(run.env)}, run.env, n_users=2_000, seed=HELD_OUT_SEED)
+    assert paired_difference(table, "dqn", "bg", metric="expected_return")["mean_difference"] > 0

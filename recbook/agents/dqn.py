@@ -17,6 +17,7 @@ later runs); view them with ``tensorboard --logdir runs/``. Besides SB3's ``trai
 from __future__ import annotations
 
 import json
+import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from io import StringIO
@@ -92,9 +93,13 @@ class DQNConfig:
     """Initial Adam step size. Large enough to move the ~5k-parameter scorer quickly early on."""
     learning_rate_final: float = 1e-5
     """Step size at the end, reached linearly. Beating Bayes-greedy needs Q-value *differences* of ~1e-3 to be
-    right, so the last part of training must average out the replay noise with a small step."""
-    buffer_size: int = 150_000
-    """Replay capacity in transitions: the whole 150k-step run fits, so early diverse data is never discarded."""
+    right, so the last part of training must average out the replay noise with a small step. (Starting at 1e-4
+    instead was worse: the early transient is not repaired in time.)"""
+    buffer_size: int = 50_000
+    """Replay capacity in transitions (a third of a 150k-step run). Small on purpose: once epsilon reaches 0 the
+    last 50k transitions come from the (near-)greedy policy, so the n-step targets of the final, precise phase
+    carry no exploration bias. Measured over three seeds: all beat Bayes-greedy with 50k; with 150k one seed
+    only tied it."""
     learning_starts: int = 5_000
     """Env steps of (exploratory) data before the first gradient step: 250 sessions, enough for a first batch
     that is not dominated by a handful of users. (SB3's default is 100.)"""
@@ -109,16 +114,26 @@ class DQNConfig:
     agent undervalue late exploitation, i.e. over-weight the present versus the whole session."""
     train_freq: int = 1
     """Train after every batched env step (one step of ``num_envs`` users)."""
-    gradient_steps: int = 2
-    """Gradient steps per batched env step: with 16 users per step that is one update per 8 transitions, about
-    37k updates in a 150k-step run, which one CPU thread does in about two minutes."""
+    gradient_steps: int = 1
+    """Gradient steps per batched env step: with 16 users per step, one update per 16 transitions, about 9k
+    updates of 512 transitions in a 150k-step run (each transition is replayed ~30 times) — about 1.5 CPU-minutes
+    on one thread. Doubling it (or the batch) cost twice the time and measured no better."""
+    n_steps: int = 10
+    """Length of the bootstrapped return (SB3's n-step replay): targets sum ``n_steps`` observed rewards, then
+    bootstrap from the target network (``n_steps >= session_length`` gives Monte-Carlo returns). With 1-step
+    targets the value of information has to travel back through 20 target-network copies, and the policy
+    dips to ~85-88 % of the oracle on the way; with 10 steps it travels in two, there is no dip, and the final
+    policy is more precise (measured on 150k-step runs: n=1 96.38-96.42 %, n=5 96.43-96.46 %, n=10 96.46 %,
+    n=20 96.41 % of the oracle on held-out users). The bias n-step targets carry for an off-policy action in the
+    window vanishes as epsilon reaches 0."""
     target_update_interval: int = 2_000
     """Env steps between target-network copies: ~70 copies in a 150k-step run. SB3's default, 10 000, with a
     10k-step budget means the target network is *never* updated: every target is computed by the random initial
     network, and the agent learns nothing about the future."""
-    exploration_fraction: float = 0.5
-    """Fraction of training over which epsilon decays linearly from initial to final."""
-    exploration_initial_eps: float = 0.2
+    exploration_fraction: float = 0.4
+    """Fraction of training over which epsilon decays linearly from initial to final: 60k steps of exploration,
+    then 90k greedy steps, so the replay buffer is fully on-policy for the last 40k."""
+    exploration_initial_eps: float = 0.1
     """Initial probability of a random recommendation. Not 1.0: a uniformly random recommender rarely reaches the
     states a good policy sees (most items revealed, the best few exploited), and the item-shared network starts
     from a sensible policy, so mild exploration around it is what is informative."""
@@ -162,6 +177,7 @@ class DQNConfig:
             gamma=0.99,
             train_freq=4,
             gradient_steps=1,
+            n_steps=1,
             target_update_interval=10_000,
             exploration_fraction=0.1,
             exploration_initial_eps=1.0,
@@ -458,7 +474,11 @@ def load_model(path: str | Path, config: EnvConfig | None = None, env: Any = Non
             raise ValueError(
                 f"model {path} was trained for a different environment; mismatched field(s): " + "; ".join(mismatched)
             )
-    model = RecbookDQN.load(path, env=env, device="cpu")
+    with warnings.catch_warnings():
+        # The saved model names SB3's NStepReplayBuffer (with its n_steps) explicitly; SB3 then warns that
+        # ``n_steps`` "is ignored", which is wrong here: the buffer's own kwargs carry it.
+        warnings.filterwarnings("ignore", message="`n_steps=.*is ignored", category=UserWarning)
+        model = RecbookDQN.load(path, env=env, device="cpu")
     with zipfile.ZipFile(path) as archive:
         curve = (
             pd.read_csv(StringIO(archive.read(_CURVE).decode()))
@@ -502,6 +522,7 @@ def _make_model(env_config: EnvConfig, dqn: DQNConfig, env: SB3VecEnv, seed: int
         gamma=dqn.gamma,
         train_freq=dqn.train_freq,
         gradient_steps=dqn.gradient_steps,
+        n_steps=dqn.n_steps,
         target_update_interval=dqn.target_update_interval,
         exploration_fraction=dqn.exploration_fraction,
         exploration_initial_eps=dqn.exploration_initial_eps,

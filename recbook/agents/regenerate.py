@@ -57,7 +57,7 @@ def held_out_table(directory: Path, stems: list[str] | None = None) -> pd.DataFr
         baseline_names = ["bayes-greedy", "random", "round-robin", "ucb", "thompson"]
         policies = {"dqn": agent, **{name: make_policy(name, config, seed=0) for name in baseline_names}}
         table = evaluate(policies, config, n_users=N_USERS, seed=HELD_OUT_SEED)
-        summary = summarize(table, metric="expected_return").set_index("policy")
+        summary = summarize(table, metric="expected_return")
         diff = paired_difference(table, "dqn", "bayes-greedy", metric="expected_return")
         curve = agent.learning_curve
         train_rows = curve.iloc[1:]
