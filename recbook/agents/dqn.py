@@ -84,10 +84,10 @@ class DQNConfig:
     """``"item_shared"`` (:class:`~recbook.agents.networks.ItemSharedDQNPolicy`, needs the feedback observation) or
     ``"mlp"`` (SB3's flat ``MlpPolicy``)."""
     net_arch: list[int] = field(default_factory=lambda: [64, 64])
-    """Hidden layers: of the shared per-item scorer (item_shared) or of the flat MLP. Small is enough: the
-    per-item scorer sees 18 well-scaled features."""
+    """Hidden layer sizes of the shared per-item scorer (``item_shared``) or of the flat MLP. Small is enough,
+    since the per-item scorer sees 18 well-scaled features."""
     skip: str = "exploit"
-    """Item-shared only: what the learned output is added to (see :mod:`recbook.agents.networks`). ``"exploit"``
+    """Item-shared only — what the learned output is added to (see :mod:`recbook.agents.networks`). ``"exploit"``
     starts from the exact value of exploiting revealed items, so the network only learns the value of information."""
     learning_rate: float = 1e-3
     """Initial Adam step size. Large enough to move the ~5k-parameter scorer quickly early on."""
@@ -96,12 +96,12 @@ class DQNConfig:
     right, so the last part of training must average out the replay noise with a small step. (Starting at 1e-4
     instead was worse: the early transient is not repaired in time.)"""
     buffer_size: int = 50_000
-    """Replay capacity in transitions (a third of a 150k-step run). Small on purpose: once epsilon reaches 0 the
+    """Replay capacity in transitions (a third of a 150k-step run). Small on purpose — once epsilon reaches 0 the
     last 50k transitions come from the (near-)greedy policy, so the n-step targets of the final, precise phase
     carry no exploration bias. Measured over three seeds: all beat Bayes-greedy with 50k; with 150k one seed
     only tied it."""
     learning_starts: int = 5_000
-    """Env steps of (exploratory) data before the first gradient step: 250 sessions, enough for a first batch
+    """Env steps of (exploratory) data before the first gradient step — 250 sessions, enough for a first batch
     that is not dominated by a handful of users. (SB3's default is 100.)"""
     batch_size: int = 512
     """Transitions per gradient step. Large batches average the targets' noise (different users behind the same
@@ -109,17 +109,17 @@ class DQNConfig:
     tau: float = 1.0
     """Hard target updates (copy) — with ``target_update_interval`` below."""
     gamma: float = 1.0
-    """No discounting: sessions have a fixed length and the observation contains the steps remaining, so the
+    """No discounting — sessions have a fixed length and the observation contains the steps remaining, so the
     undiscounted return is finite, well defined, and exactly what the book measures. Discounting would make the
     agent undervalue late exploitation, i.e. over-weight the present versus the whole session."""
     train_freq: int = 1
     """Train after every batched env step (one step of ``num_envs`` users)."""
     gradient_steps: int = 1
-    """Gradient steps per batched env step: with 16 users per step, one update per 16 transitions, about 9k
+    """Gradient steps per batched env step — with 16 users per step, one update per 16 transitions, about 9k
     updates of 512 transitions in a 150k-step run (each transition is replayed ~30 times) — about 1.5 CPU-minutes
     on one thread. Doubling it (or the batch) cost twice the time and measured no better."""
     n_steps: int = 10
-    """Length of the bootstrapped return (SB3's n-step replay): targets sum ``n_steps`` observed rewards, then
+    """Length of the bootstrapped return (SB3's n-step replay) — targets sum ``n_steps`` observed rewards, then
     bootstrap from the target network (``n_steps >= session_length`` gives Monte-Carlo returns). With 1-step
     targets the value of information has to travel back through 20 target-network copies, and the policy
     dips to ~85-88 % of the oracle on the way; with 10 steps it travels in two, there is no dip, and the final
@@ -127,18 +127,18 @@ class DQNConfig:
     n=20 96.41 % of the oracle on held-out users). The bias n-step targets carry for an off-policy action in the
     window vanishes as epsilon reaches 0."""
     target_update_interval: int = 2_000
-    """Env steps between target-network copies: ~70 copies in a 150k-step run. SB3's default, 10 000, with a
+    """Env steps between target-network copies — ~70 copies in a 150k-step run. SB3's default, 10 000, with a
     10k-step budget means the target network is *never* updated: every target is computed by the random initial
     network, and the agent learns nothing about the future."""
     exploration_fraction: float = 0.4
-    """Fraction of training over which epsilon decays linearly from initial to final: 60k steps of exploration,
+    """Fraction of training over which epsilon decays linearly from initial to final — 60k steps of exploration,
     then 90k greedy steps, so the replay buffer is fully on-policy for the last 40k."""
     exploration_initial_eps: float = 0.1
-    """Initial probability of a random recommendation. Not 1.0: a uniformly random recommender rarely reaches the
+    """Initial probability of a random recommendation. Not 1.0 — a uniformly random recommender rarely reaches the
     states a good policy sees (most items revealed, the best few exploited), and the item-shared network starts
     from a sensible policy, so mild exploration around it is what is informative."""
     exploration_final_eps: float = 0.0
-    """No random actions at the end: the last gradient steps see on-policy states, and the greedy policy is what
+    """No random actions at the end — the last gradient steps see on-policy states, and the greedy policy is what
     is evaluated."""
     max_grad_norm: float = 10.0
     """Gradient-norm clip (SB3's default; rarely active with rewards below 1)."""
@@ -146,7 +146,7 @@ class DQNConfig:
     """``"huber"`` (SB3's smooth-L1) or ``"mse"``. Returns are below 2, so TD errors are below 1 and Huber is
     just half the squared error; it only guards against rare large errors early on."""
     double_q: bool = True
-    """Double DQN (van Hasselt et al., 2016): the online network chooses the next action, the target network
+    """Double DQN (van Hasselt et al., 2016) — the online network chooses the next action, the target network
     values it. SB3's DQN has no such switch (SB3-contrib neither); :class:`RecbookDQN` adds it. The max over ten
     noisy Q-values otherwise biases targets upward, and that bias differs between "explore" and "exploit"."""
     per_user_exploration: bool = True
@@ -208,7 +208,7 @@ class TrainingConfig:
     total_timesteps: int = 150_000
     """Environment steps (transitions), summed over parallel users."""
     seed: int = 0
-    """Seeds the training users, torch, numpy and exploration: same seed, same model."""
+    """Seeds the training users, torch, numpy and exploration — same seed, same model."""
     num_envs: int = 16
     """Users stepped together. More users per call is faster but makes each gradient step see fewer new
     transitions per update; 16 is a good balance on one thread."""
@@ -220,7 +220,7 @@ class TrainingConfig:
     n_threads: int = 1
     """Torch threads. One is faster for these tiny networks (and the machine is shared)."""
     checkpoint_freq: int | None = None
-    """Env steps between resumable checkpoints (``None``: no checkpoints)."""
+    """Env steps between resumable checkpoints (``None`` — no checkpoints)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
@@ -282,7 +282,8 @@ class RecbookDQN(DQN):
         double_q: use the online network to choose the next action and the target network to value it.
         per_user_exploration: draw the epsilon coin per user rather than once for the whole batch.
         loss: ``"huber"`` or ``"mse"``.
-        *args, **kwargs: as :class:`stable_baselines3.DQN`.
+        *args: as :class:`stable_baselines3.DQN`.
+        **kwargs: as :class:`stable_baselines3.DQN`.
     """
 
     def __init__(
