@@ -71,6 +71,14 @@ _CURVE = "learning_curve.csv"
 _FORMAT = 1
 
 
+def _from_fields(cls: Any, data: dict[str, Any], section: str) -> Any:
+    """Build dataclass ``cls`` from ``data``, refusing keys that are not its fields."""
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown {section} parameter(s): {sorted(unknown)}")
+    return cls(**data)
+
+
 @dataclass
 class DQNConfig:
     """DQN hyperparameters, chosen for this problem (the defaults) — ``sb3_defaults()`` gives SB3's own.
@@ -195,10 +203,7 @@ class DQNConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DQNConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown DQN parameter(s): {sorted(unknown)}")
-        return cls(**data)
+        return _from_fields(cls, data, "DQN")
 
 
 @dataclass
@@ -224,10 +229,8 @@ class TrainingConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown training parameter(s): {sorted(unknown)}")
-        return cls(**data)
+        """The ``training:`` section of a YAML config; unknown keys raise ``ValueError`` naming them."""
+        return _from_fields(cls, data, "training")
 
 
 @dataclass
