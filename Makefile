@@ -67,8 +67,13 @@ test-notebooks: $(STAMP)
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_book_browser.py
 
+# JupyterLab refuses to start as root (containers, CI machines) unless told --allow-root.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# Extra JupyterLab arguments, e.g. make lab LAB_ARGS="--no-browser --port=8890"
+LAB_ARGS ?=
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab book/
+	$(BIN)/jupyter lab book/ $(ROOT_ARGS) $(LAB_ARGS)
 
 clean:
 	rm -rf _build
