@@ -28,7 +28,10 @@ from recbook.observations import ObservationLayout
 from recbook.response import engagement_probability, sample_clicks
 from recbook.users import AlphaLike, sample_preferences, validate_preferences
 
-__all__ = ["RecommendationVectorEnv", "SB3VecEnv", "validate_actions"]
+__all__ = ["REWARDS", "RecommendationVectorEnv", "SB3VecEnv", "validate_actions"]
+
+#: What :class:`SB3VecEnv` can return as the reward: the environment's own, or the engagement probability.
+REWARDS: tuple[str, ...] = ("observed", "engagement")
 
 
 def validate_actions(actions: object, num_envs: int, n_items: int) -> NDArray[np.int64]:
@@ -187,11 +190,21 @@ class SB3VecEnv(VecEnv):
         config: the environment configuration.
         num_envs: number of users stepped together.
         seed: seed of the generator all users share (also settable later with ``seed()``).
+        reward: what ``step`` returns as the reward — ``"observed"`` (default): the environment's reward, a click
+            (0 or 1) under ``feedback="click"``; or ``"engagement"``: the engagement probability of the
+            recommendation, which only a simulator knows. The observations are the same either way (the agent
+            still sees only clicks), and given everything the agent has seen both rewards have the same
+            expectation, so a value function learned from either is the same; the engagement reward just has far
+            less noise (a training device: :attr:`recbook.agents.dqn.DQNConfig.train_reward`). Under
+            ``feedback="expected"`` the two are identical.
     """
 
-    def __init__(self, config: EnvConfig, num_envs: int, seed: int | None = None) -> None:
+    def __init__(self, config: EnvConfig, num_envs: int, seed: int | None = None, reward: str = "observed") -> None:
+        if reward not in REWARDS:
+            raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
         self.venv = RecommendationVectorEnv.from_config(config, num_envs)
         self.config = config
+        self.reward = reward
         super().__init__(num_envs, self.venv.single_observation_space, self.venv.single_action_space)
         self._actions: NDArray[np.int64] | None = None
         self._pending_seed = seed
@@ -225,6 +238,8 @@ class SB3VecEnv(VecEnv):
                 infos[i]["TimeLimit.truncated"] = False
             venv._start_sessions(done)
             obs = venv._observe()
+        if self.reward == "engagement":
+            rewards = probability
         return obs, rewards.astype(np.float32), done.copy(), infos
 
     def close(self) -> None:

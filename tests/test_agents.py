@@ -205,3 +205,30 @@ def test_item_shared_preset_beats_bayes_greedy() -> None:
     agent = train(run.env, run.dqn, run.training.total_timesteps, seed=0, num_envs=run.training.num_envs, eval_freq=0)
     table = evaluate({"dqn": agent, "bg": BayesGreedy(run.env)}, run.env, n_users=2_000, seed=HELD_OUT_SEED)
     assert paired_difference(table, "dqn", "bg", metric="expected_return")["mean_difference"] > 0
+
+
+def test_train_reward_engagement_reaches_the_replay_buffer() -> None:
+    """train_reward="engagement": the replay buffer holds engagement probabilities, not 0/1 clicks."""
+    config = EnvConfig(n_items=6, session_length=8, feedback="click", observation="feedback")
+    dqn = DQNConfig(**{**TINY.to_dict(), "train_reward": "engagement", "n_steps": 1})
+    agent = train(config, dqn, total_timesteps=400, seed=0, num_envs=8, eval_users=20, eval_freq=0)
+    assert agent.model.get_env().reward == "engagement"
+    stored = agent.model.replay_buffer.rewards[: agent.model.replay_buffer.size()].ravel()
+    assert ((stored > 0) & (stored < 1)).mean() > 0.9  # probabilities; clicks would be 0 or 1
+    clicks = train(config, DQNConfig(**{**dqn.to_dict(), "train_reward": "observed"}), total_timesteps=400,
+                   seed=0, num_envs=8, eval_users=20, eval_freq=0)
+    assert set(np.unique(clicks.model.replay_buffer.rewards[: clicks.model.replay_buffer.size()])) <= {0.0, 1.0}
+
+
+def test_train_reward_is_validated() -> None:
+    with pytest.raises(ValueError, match="train_reward"):
+        DQNConfig(train_reward="clicks")
+
+
+def test_click_presets_differ_only_in_train_reward() -> None:
+    """Chapter 6 compares the two click models as "identical but for what the targets sum"."""
+    engagement, observed = RunConfig.from_yaml("click"), RunConfig.from_yaml("click_observed")
+    assert (engagement.dqn.train_reward, observed.dqn.train_reward) == ("engagement", "observed")
+    observed.dqn.train_reward = "engagement"
+    assert observed == engagement
+    assert engagement.env.feedback == "click" and engagement.dqn.skip == "none"

@@ -145,3 +145,37 @@ def test_sb3_adapter_seeded_and_trains_dqn():
     assert model.num_timesteps >= 800
     _, actions_again = train(0)
     np.testing.assert_array_equal(actions, actions_again)
+
+
+def test_sb3_adapter_engagement_reward():
+    """reward="engagement" returns the engagement probability; the observations (and clicks seen) are unchanged."""
+    config = EnvConfig(n_items=5, session_length=6, feedback="click", observation="feedback")
+    observed = SB3VecEnv(config, num_envs=64, seed=3)
+    engagement = SB3VecEnv(config, num_envs=64, seed=3, reward="engagement")
+    obs_a, obs_b = observed.reset(), engagement.reset()
+    clicks_seen = 0.0
+    for t in range(8):  # crosses a session boundary
+        actions = np.arange(64) % 5 if t % 2 else np.zeros(64, dtype=np.int64)
+        obs_a, r_a, done_a, info_a = observed.step(actions)
+        obs_b, r_b, done_b, info_b = engagement.step(actions)
+        np.testing.assert_array_equal(obs_a, obs_b)
+        np.testing.assert_array_equal(done_a, done_b)
+        probability = np.array([info["engagement_probability"] for info in info_b], dtype=np.float32)
+        np.testing.assert_array_equal(r_b, probability)
+        assert set(np.unique(r_a)) <= {0.0, 1.0}
+        clicks_seen += r_a.sum()
+    assert clicks_seen > 0 and not np.array_equal(r_a, r_b)
+
+
+def test_sb3_adapter_engagement_reward_equals_expected_feedback_reward():
+    config = EnvConfig(observation="feedback")  # feedback="expected": the reward *is* the engagement probability
+    a, b = SB3VecEnv(config, 8, seed=0), SB3VecEnv(config, 8, seed=0, reward="engagement")
+    a.reset(), b.reset()
+    for t in range(25):
+        actions = np.full(8, t % 10)
+        np.testing.assert_allclose(a.step(actions)[1], b.step(actions)[1])
+
+
+def test_sb3_adapter_rejects_unknown_reward():
+    with pytest.raises(ValueError, match="reward"):
+        SB3VecEnv(EnvConfig(observation="feedback"), 4, reward="clicks")

@@ -1,12 +1,14 @@
 """Rebuild the trained models under ``data/models/`` and their held-out results table.
 
-``python -m recbook.agents.regenerate`` trains, one after the other on one thread (about 17 CPU-minutes in all):
+``python -m recbook.agents.regenerate`` trains, one after the other on one thread (about 33 CPU-minutes in all):
 
 * ``original_seed0.zip`` — the original project's DQN (counts observation, SB3 defaults, 10k steps);
 * ``feedback_mlp_seed0.zip`` — flat MLP on the feedback observation;
 * ``item_shared_scratch_seed0.zip`` — the item-shared network without its built-in lookahead baseline (``skip: none``);
 * ``item_shared_seed{0,1,2}.zip`` — the item-shared network, three training seeds;
-* ``click_seed0.zip`` — the item-shared network in the click setting;
+* ``click_seed0.zip`` — the item-shared network (from scratch) in the click setting, trained on engagement
+  probabilities;
+* ``click_observed_seed0.zip`` — the same, trained on the observed 0/1 clicks;
 
 each with ``<name>_learning_curve.csv``, then writes ``held_out.csv``: every model and the baselines it is
 compared with on :data:`~recbook.agents.dqn.HELD_OUT_SEED`'s 2,000 users. ``--only item_shared`` (repeatable)
@@ -36,6 +38,7 @@ MODELS: list[tuple[str, str, int]] = [
     ("item_shared_seed1", "item_shared", 1),
     ("item_shared_seed2", "item_shared", 2),
     ("click_seed0", "click", 0),
+    ("click_observed_seed0", "click_observed", 0),
 ]
 N_USERS = 2_000
 
