@@ -184,15 +184,20 @@ def test_resume_from_checkpoint(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_item_shared_network_learns_from_scratch() -> None:
-    """With no skip baseline (the network starts as a random scorer, ~71 % of the oracle) the item-shared DQN
-    learns, in 150k steps (about 1.5 CPU-minutes), to >= 95.5 % of the oracle on 2,000 held-out users (measured
-    96.2 %; Bayes-greedy 96.4 %, round-robin ~80 %)."""
-    run = RunConfig.from_yaml("item_shared")
-    run.dqn.skip = "none"
+def test_item_shared_network_learns_from_scratch_to_beat_bayes_greedy() -> None:
+    """The item_shared_scratch preset (no built-in baseline: the untrained network is a random scorer, ~71 % of the
+    oracle) learns, in 150k steps (about 1.5 CPU-minutes), a policy that beats Bayes-greedy on the same 2,000
+    held-out users (measured: 96.45 % vs 96.39 %, +0.0011 [+0.0006, +0.0015] engagements per session)."""
+    from recbook.evaluation import evaluate, paired_difference
+    from recbook.policies import BayesGreedy
+
+    run = RunConfig.from_yaml("item_shared_scratch")
+    assert run.dqn.skip == "none"
     agent = train(run.env, run.dqn, run.training.total_timesteps, seed=0, num_envs=run.training.num_envs, eval_freq=0)
     assert agent.learning_curve["pct_oracle"].iloc[0] < 80
-    assert agent.evaluate(2_000, seed=HELD_OUT_SEED)["pct_oracle"] >= 95.5
+    assert agent.evaluate(2_000, seed=HELD_OUT_SEED)["pct_oracle"] >= 96.4
+    table = evaluate({"dqn": agent, "bg": BayesGreedy(run.env)}, run.env, n_users=2_000, seed=HELD_OUT_SEED)
+    assert paired_difference(table, "dqn", "bg", metric="expected_return")["ci_low"] > 0
 
 
 @pytest.mark.slow

@@ -1,10 +1,11 @@
 """Rebuild the trained models under ``data/models/`` and their held-out results table.
 
-``python -m recbook.agents.regenerate`` trains, one after the other on one thread (about 33 CPU-minutes in all):
+``python -m recbook.agents.regenerate`` trains, one after the other on one thread (about 36 CPU-minutes in all):
 
 * ``original_seed0.zip`` — the original project's DQN (counts observation, SB3 defaults, 10k steps);
 * ``feedback_mlp_seed0.zip`` — flat MLP on the feedback observation;
-* ``item_shared_scratch_seed0.zip`` — the item-shared network without its built-in lookahead baseline (``skip: none``);
+* ``item_shared_scratch_seed{0,1,2}.zip`` — the item-shared network without its built-in lookahead baseline
+  (``skip: none``), three training seeds;
 * ``item_shared_seed{0,1,2}.zip`` — the item-shared network, three training seeds;
 * ``click_seed0.zip`` — the item-shared network (from scratch) in the click setting, trained on engagement
   probabilities;
@@ -34,6 +35,8 @@ MODELS: list[tuple[str, str, int]] = [
     ("original_seed0", "original", 0),
     ("feedback_mlp_seed0", "feedback_mlp", 0),
     ("item_shared_scratch_seed0", "item_shared_scratch", 0),
+    ("item_shared_scratch_seed1", "item_shared_scratch", 1),
+    ("item_shared_scratch_seed2", "item_shared_scratch", 2),
     ("item_shared_seed0", "item_shared", 0),
     ("item_shared_seed1", "item_shared", 1),
     ("item_shared_seed2", "item_shared", 2),
