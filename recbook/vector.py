@@ -190,13 +190,10 @@ class SB3VecEnv(VecEnv):
         config: the environment configuration.
         num_envs: number of users stepped together.
         seed: seed of the generator all users share (also settable later with ``seed()``).
-        reward: what ``step`` returns as the reward — ``"observed"`` (default): the environment's reward, a click
-            (0 or 1) under ``feedback="click"``; or ``"engagement"``: the engagement probability of the
-            recommendation, which only a simulator knows. The observations are the same either way (the agent
-            still sees only clicks), and given everything the agent has seen both rewards have the same
-            expectation, so a value function learned from either is the same; the engagement reward just has far
-            less noise (a training device: :attr:`recbook.agents.dqn.DQNConfig.train_reward`). Under
-            ``feedback="expected"`` the two are identical.
+        reward: what ``step`` returns as the reward: ``"observed"`` (default), the environment's reward (a 0/1
+            click under ``feedback="click"``), or ``"engagement"``, the engagement probability of the
+            recommendation. Observations are the same either way; why training on the second is sound is in
+            :attr:`recbook.agents.dqn.DQNConfig.train_reward`.
     """
 
     def __init__(self, config: EnvConfig, num_envs: int, seed: int | None = None, reward: str = "observed") -> None:
