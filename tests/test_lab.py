@@ -59,5 +59,5 @@ def test_make_lab_serves_the_chapters_with_the_venv_kernel(lab_server):
     python = Path(specs["kernelspecs"]["python3"]["spec"]["argv"][0])
     assert python.is_relative_to(ROOT / ".venv"), python  # the venv, not a kernel from $HOME
     names = {item["name"] for item in get_json(f"{base}/api/contents?token={token}")["content"]}
-    chapters = {path.name for path in (ROOT / "book").glob("0*.ipynb")}
+    chapters = {path.name for path in (ROOT / "book").glob("[0-9][0-9]_*.ipynb")}
     assert chapters and chapters <= names
