@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from recbook.config import OBSERVATIONS, EnvConfig
-from recbook.response import DECAYS, FEEDBACKS
+from recbook.config import PARAMETERS, EnvConfig
 
 __all__ = ["main", "load_env_config", "preset_names"]
-
-_ENV_FLAGS = ("n_items", "session_length", "alpha", "decay", "decay_rate", "feedback", "observation")
 
 
 class CLIError(ValueError):
@@ -96,18 +94,38 @@ def _alpha(text: str) -> float | tuple[float, ...]:
     return values[0] if len(values) == 1 else values
 
 
+def _item_quality(text: str) -> tuple[float, ...] | str:
+    if text.strip() == "uniform":
+        return "uniform"
+    value = _alpha(text)
+    return value if isinstance(value, tuple) else (value,)
+
+
+#: How a flag's text becomes a value, for the fields whose type is not a plain int, float or str.
+_PARSERS: dict[str, Any] = {"alpha": _alpha, "item_quality": _item_quality}
+
+
+#: Annotation (a string, under ``from __future__ import annotations``) to the flag's type.
+_FLAG_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str}
+
+
 def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`~recbook.config.EnvConfig` field, with the field's own help and default."""
     group = parser.add_argument_group("environment (override --config)")
     group.add_argument("--config", help="YAML file with an env: section, or a preset name from recbook/configs/")
-    group.add_argument("--n-items", type=int, help="number of items N (default 10)")
-    group.add_argument("--session-length", type=int, help="recommendations per session T (default 20)")
-    group.add_argument("--alpha", type=_alpha, help="Dirichlet concentration: a number or N comma-separated numbers")
-    group.add_argument("--decay", choices=DECAYS, help="decay model (default harmonic)")
-    group.add_argument("--decay-rate", type=float, help="geometric ratio in (0, 1] (default 0.8)")
-    group.add_argument("--feedback", choices=FEEDBACKS, help="expected or click (default expected)")
-    group.add_argument(
-        "--observation", choices=OBSERVATIONS, help="observation for models (baselines pick their own)"
-    )
+    for spec in fields(EnvConfig):
+        if not spec.init:
+            continue
+        kind = _PARSERS[spec.name] if spec.name in _PARSERS else _FLAG_TYPES.get(str(spec.type), str)
+        help_text = spec.metadata["help"] + f" (default {spec.default})"
+        if spec.name == "observation":
+            help_text += "; baselines pick their own"
+        group.add_argument(
+            "--" + spec.name.replace("_", "-"),
+            type=kind,
+            choices=spec.metadata.get("choices"),
+            help=help_text,
+        )
     run = parser.add_argument_group("evaluation")
     run.add_argument("--n-users", type=int, default=2000, help="users (sessions) per policy (default 2000)")
     run.add_argument("--seed", type=int, default=0, help="seed of users, clicks and policies (default 0)")
@@ -115,7 +133,7 @@ def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _env_config(args: argparse.Namespace) -> EnvConfig:
-    overrides = {flag: getattr(args, flag) for flag in _ENV_FLAGS}
+    overrides = {flag: getattr(args, flag) for flag in PARAMETERS}
     if args.config is None and overrides["observation"] is None:
         overrides["observation"] = "feedback"
     return load_env_config(args.config, **overrides)

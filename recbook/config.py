@@ -8,18 +8,43 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from recbook import seeds
 from recbook.response import DECAYS, FEEDBACKS, DecayModel
+from recbook.seeds import validate_seed
 from recbook.users import validate_alpha
 
-__all__ = ["EnvConfig", "OBSERVATIONS"]
+__all__ = ["EnvConfig", "OBSERVATIONS", "PARAMETERS"]
 
 OBSERVATIONS: tuple[str, ...] = ("counts", "feedback", "oracle")
+
+
+def _item_quality(
+    value: object, n_items: int, catalog_seed: int
+) -> tuple[NDArray[np.float64], tuple[float, ...] | str | None]:
+    """``(quality array, value to store)`` for ``item_quality``; ``ValueError`` naming it otherwise."""
+    if value is None:
+        return np.zeros(n_items), None
+    if isinstance(value, str):
+        if value != "uniform":
+            raise ValueError(f"item_quality must be None, 'uniform' or {n_items} numbers in [0, 1], got {value!r}")
+        # The catalogue belongs to no user population: its own seed, no stream.
+        quality = seeds.generator(catalog_seed, None, "catalog").random(n_items)
+        return quality, "uniform"
+    try:
+        quality = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"item_quality must be None, 'uniform' or {n_items} numbers in [0, 1], got {value!r}") from exc
+    if quality.shape != (n_items,):
+        raise ValueError(f"item_quality must have length n_items={n_items}, got shape {quality.shape}")
+    if not np.all(np.isfinite(quality)) or np.any(quality < 0) or np.any(quality > 1):
+        raise ValueError(f"item_quality must be numbers in [0, 1], got {value!r}")
+    return quality, tuple(float(q) for q in quality)
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -30,9 +55,18 @@ def _positive_int(name: str, value: object) -> int:
     return int(value)
 
 
+def _param(default: Any, help: str, **extra: Any) -> Any:
+    """A configuration field with the one-line ``help`` the CLI shows (``metadata``)."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
 @dataclass(frozen=True)
 class EnvConfig:
-    """Everything that defines a recommendation environment.
+    """Everything that defines a recommendation environment — the one place each parameter is defined.
+
+    The scalar and batched environments take exactly these fields as keyword arguments, the CLI builds one flag
+    per field (``--n-items``, ``--leave-rate``, ...) from the ``help`` in each field's metadata, and YAML files
+    hold :meth:`to_dict`. A new parameter is added here and nowhere else.
 
     Attributes:
         n_items: number of items ``N`` (the action space is ``Discrete(n_items)``).
@@ -42,17 +76,30 @@ class EnvConfig:
         decay_rate: geometric ratio in ``(0, 1]``; validated even when ``decay="harmonic"``.
         feedback: ``"expected"`` (reward = engagement probability) or ``"click"`` (Bernoulli click).
         observation: ``"counts"``, ``"feedback"`` or ``"oracle"`` (see :mod:`recbook.observations`).
+        leave_rate: in ``[0, 1]``. After each recommendation of item ``a`` the user leaves the session with
+            probability ``leave_rate * (1 - item_quality[a])``. ``0`` (default) is the original setting: users
+            stay for all ``session_length`` steps.
+        item_quality: ``None`` (default: no quality; every item counts as quality 0), a sequence of
+            ``n_items`` numbers in ``[0, 1]``, or ``"uniform"`` (each item's quality drawn once from ``U(0, 1)``
+            for the catalogue ``catalog_seed``). When set, the feedback and oracle observations carry it.
+        catalog_seed: which ``"uniform"`` catalogue (a non-negative int); ignored unless ``item_quality="uniform"``.
     """
 
-    n_items: int = 10
-    session_length: int = 20
-    alpha: float | tuple[float, ...] = 1.0
-    decay: str = "harmonic"
-    decay_rate: float = 0.8
-    feedback: str = "expected"
-    observation: str = "counts"
+    n_items: int = _param(10, "number of items N")
+    session_length: int = _param(20, "recommendations per session T")
+    alpha: float | tuple[float, ...] = _param(1.0, "Dirichlet concentration: a number or N comma-separated numbers")
+    decay: str = _param("harmonic", "how repeats lose value", choices=DECAYS)
+    decay_rate: float = _param(0.8, "geometric ratio in (0, 1]")
+    feedback: str = _param("expected", "reward: the engagement probability or a 0/1 click", choices=FEEDBACKS)
+    observation: str = _param("counts", "what the agent sees", choices=OBSERVATIONS)
+    leave_rate: float = _param(0.0, "per-step leave probability of a quality-0 item, in [0, 1]")
+    item_quality: tuple[float, ...] | str | None = _param(
+        None, "item qualities: N comma-separated numbers in [0, 1], or 'uniform'"
+    )
+    catalog_seed: int = _param(0, "seed of the 'uniform' item qualities")
     _alpha_vector: NDArray[np.float64] = field(init=False, repr=False, compare=False)
     _decay_model: DecayModel = field(init=False, repr=False, compare=False)
+    _quality_vector: NDArray[np.float64] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n_items = _positive_int("n_items", self.n_items)
@@ -73,11 +120,33 @@ class EnvConfig:
         model = DecayModel(self.decay, self.decay_rate)
         object.__setattr__(self, "decay_rate", model.decay_rate)
         object.__setattr__(self, "_decay_model", model)
+        rate = self.leave_rate
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= float(rate) <= 1.0:
+            raise ValueError(f"leave_rate must be a number in [0, 1], got {rate!r}")
+        object.__setattr__(self, "leave_rate", float(rate))
+        object.__setattr__(self, "catalog_seed", validate_seed(self.catalog_seed, "catalog_seed"))
+        quality, stored = _item_quality(self.item_quality, n_items, self.catalog_seed)
+        object.__setattr__(self, "item_quality", stored)
+        object.__setattr__(self, "_quality_vector", quality)
 
     @property
     def alpha_vector(self) -> NDArray[np.float64]:
         """The concentration as an array of shape ``(n_items,)`` (a copy)."""
         return self._alpha_vector.copy()
+
+    @property
+    def quality_vector(self) -> NDArray[np.float64]:
+        """Item qualities as an array of shape ``(n_items,)`` (zeros when ``item_quality`` is ``None``; a copy)."""
+        return self._quality_vector.copy()
+
+    @property
+    def has_quality(self) -> bool:
+        """Whether items carry a quality (and the feedback observation shows it)."""
+        return self.item_quality is not None
+
+    def leave_probability(self, items: NDArray[np.int64]) -> NDArray[np.float64]:
+        """``leave_rate * (1 - quality[items])``: the probability that a user leaves after these recommendations."""
+        return self.leave_rate * (1.0 - self._quality_vector[items])
 
     @property
     def decay_model(self) -> DecayModel:
@@ -86,21 +155,22 @@ class EnvConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dictionary (YAML/JSON friendly) of the constructor arguments."""
-        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
-        if isinstance(data["alpha"], tuple):
-            data["alpha"] = list(data["alpha"])
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        for key in ("alpha", "item_quality"):
+            if isinstance(data[key], tuple):
+                data[key] = list(data[key])
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EnvConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
-        allowed = {"n_items", "session_length", "alpha", "decay", "decay_rate", "feedback", "observation"}
-        unknown = set(data) - allowed
+        unknown = set(data) - set(PARAMETERS)
         if unknown:
-            raise ValueError(f"unknown environment parameter(s): {sorted(unknown)}")
+            raise ValueError(f"unknown environment parameter(s): {sorted(unknown)}; known: {list(PARAMETERS)}")
         kwargs = dict(data)
-        if isinstance(kwargs.get("alpha"), list):
-            kwargs["alpha"] = tuple(kwargs["alpha"])
+        for key in ("alpha", "item_quality"):
+            if isinstance(kwargs.get(key), list):
+                kwargs[key] = tuple(kwargs[key])
         return cls(**kwargs)
 
     def replace(self, **changes: Any) -> EnvConfig:
@@ -112,3 +182,7 @@ class EnvConfig:
     def make_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``gym.make("recbook/Recommendation-v0", **kwargs)``."""
         return self.to_dict()
+
+
+#: The environment's parameters, in order: the fields of :class:`EnvConfig` (the envs' keyword arguments).
+PARAMETERS: tuple[str, ...] = tuple(f.name for f in fields(EnvConfig) if f.init)

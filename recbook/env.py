@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from recbook.config import EnvConfig
 from recbook.observations import ObservationLayout
 from recbook.response import engagement_probability, sample_clicks
-from recbook.users import AlphaLike, sample_preferences, validate_preferences
+from recbook.users import sample_preferences, validate_preferences
 
 __all__ = ["RecommendationEnv", "validate_action"]
 
@@ -65,16 +65,21 @@ class RecommendationEnv(gym.Env[NDArray[np.float32], np.int64]):
     Counts and observed rewards are zero; ``p`` is a fresh Dirichlet draw, or ``options={"preferences": p}``.
 
     ## Episode End
-    ``terminated=True`` on the step that makes ``session_length`` recommendations; ``truncated`` is always
-    ``False``. Stepping again needs a ``reset``.
+    ``terminated=True`` on the step that makes ``session_length`` recommendations, or when the user leaves:
+    with ``leave_rate > 0``, after each recommendation of item ``a`` (and its reward) the user leaves with
+    probability ``leave_rate * (1 - item_quality[a])``, drawn from ``env.np_random``; ``info["left"]`` is then
+    ``True``. ``truncated`` is always ``False``. Stepping again needs a ``reset``.
 
     ## Arguments
-    ``n_items=10, session_length=20, alpha=1.0, decay="harmonic", decay_rate=0.8, feedback="expected",
-    observation="counts", render_mode=None`` (``"ansi"`` renders a text summary). Invalid values raise
-    ``ValueError`` naming the parameter (see :class:`recbook.config.EnvConfig`).
+    The fields of :class:`recbook.config.EnvConfig`, as keywords (``n_items=10, session_length=20, alpha=1.0,
+    decay="harmonic", decay_rate=0.8, feedback="expected", observation="counts", leave_rate=0.0,
+    item_quality=None, catalog_seed=0``), and ``render_mode=None`` (``"ansi"`` renders a text summary). Invalid
+    values raise ``ValueError`` naming the parameter. ``env.unwrapped.item_quality`` is the ``(n_items,)``
+    quality array (zeros when the items have none).
 
     ## Version History
-    * v0: initial release.
+    * v0: initial release; users who leave (``leave_rate``, ``item_quality``) added with defaults that keep the
+      original setting unchanged.
 
     ## Example
     >>> import gymnasium as gym, recbook
@@ -87,30 +92,13 @@ class RecommendationEnv(gym.Env[NDArray[np.float32], np.int64]):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(
-        self,
-        n_items: int = 10,
-        session_length: int = 20,
-        alpha: AlphaLike = 1.0,
-        decay: str = "harmonic",
-        decay_rate: float = 0.8,
-        feedback: str = "expected",
-        observation: str = "counts",
-        render_mode: str | None = None,
-    ) -> None:
-        self.config = EnvConfig(
-            n_items=n_items,
-            session_length=session_length,
-            alpha=alpha,  # type: ignore[arg-type]
-            decay=decay,
-            decay_rate=decay_rate,
-            feedback=feedback,
-            observation=observation,
-        )
+    def __init__(self, render_mode: str | None = None, **parameters: Any) -> None:
+        self.config = EnvConfig(**parameters)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
         self.layout = ObservationLayout(self.config)
+        self.item_quality: NDArray[np.float64] = self.config.quality_vector
         self.action_space = spaces.Discrete(self.config.n_items)
         self.observation_space = self.layout.space()
         n = self.config.n_items
@@ -152,12 +140,12 @@ class RecommendationEnv(gym.Env[NDArray[np.float32], np.int64]):
 
         Returns ``(observation, reward, terminated, truncated, info)``: ``reward`` is the engagement probability
         (expected feedback) or a 0/1 click; ``terminated`` is ``True`` on the ``session_length``-th step;
-        ``truncated`` is always ``False``; ``info`` holds ``engagement_probability``, the ``item`` and how many
-        times it has now been recommended (``repeat``). Raises ``ValueError`` for an action outside
+        or when the user leaves; ``truncated`` is always ``False``; ``info`` holds ``engagement_probability``, the
+        ``item``, how many times it has now been recommended (``repeat``) and whether the user ``left``. Raises ``ValueError`` for an action outside
         ``[0, n_items)`` and ``gymnasium.error.ResetNeeded`` before ``reset`` or after the session ended.
         """
         if not self._ready:
-            if self.step_count >= self.config.session_length:
+            if self.step_count > 0:
                 raise gym.error.ResetNeeded("the session has ended (terminated=True); call reset() before step()")
             raise gym.error.ResetNeeded("call reset() before step()")
         item = validate_action(action, self.config.n_items)
@@ -169,10 +157,13 @@ class RecommendationEnv(gym.Env[NDArray[np.float32], np.int64]):
             reward = float(sample_clicks(self.np_random, probability))
         self.reward_sums[item] += reward
         self.step_count += 1
-        terminated = self.step_count >= self.config.session_length
+        left = False
+        if self.config.leave_rate > 0:
+            left = bool(self.np_random.random() < self.config.leave_probability(np.array([item]))[0])
+        terminated = left or self.step_count >= self.config.session_length
         if terminated:
             self._ready = False
-        info = {"engagement_probability": probability, "item": item, "repeat": int(self.counts[item])}
+        info = {"engagement_probability": probability, "item": item, "repeat": int(self.counts[item]), "left": left}
         return self._observation(), reward, terminated, False, info
 
     def render(self) -> str | None:

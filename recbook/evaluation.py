@@ -12,7 +12,6 @@ paired difference is a fraction of the unpaired one (:func:`paired_difference` r
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,18 +21,21 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from recbook import seeds
 from recbook.config import EnvConfig
-from recbook.metrics import session_metrics
+from recbook.metrics import pct_oracle, session_metrics
 from recbook.users import sample_preferences
-from recbook.vector import RecommendationVectorEnv
+from recbook.vector import RecommendationVectorEnv, validate_actions
 
 __all__ = [
     "PredictsActions",
     "Rollout",
     "sample_users",
     "rollout",
+    "score",
     "METRIC_COLUMNS",
     "evaluate",
+    "compare",
     "summarize",
     "paired_difference",
     "interquartile_mean",
@@ -59,7 +61,7 @@ class Rollout:
 
     Attributes:
         preferences: the users, shape ``(K, n_items)``.
-        actions: recommended items, int, shape ``(K, T)``.
+        actions: recommended items, int, shape ``(K, T)``; ``-1`` after a user left the session.
         rewards: rewards received (clicks under click feedback), shape ``(K, T)``.
         engagement: engagement probabilities of the recommendations, shape ``(K, T)``.
     """
@@ -70,14 +72,17 @@ class Rollout:
     engagement: NDArray[np.float64]
 
 
-def sample_users(config: EnvConfig, n_users: int, seed: int) -> NDArray[np.float64]:
-    """Draw ``n_users`` preference vectors from the configuration's Dirichlet prior with a dedicated seed.
+def sample_users(config: EnvConfig, n_users: int, seed: int, stream: str = seeds.TEST) -> NDArray[np.float64]:
+    """Draw ``n_users`` preference vectors from the configuration's Dirichlet prior.
 
-    The same ``(config.alpha, n_users, seed)`` always gives the same users, whatever policy is evaluated.
+    Users come from ``seeds.generator(seed, stream, "users")``: :data:`~recbook.seeds.TEST` users (the default)
+    for final tables, :data:`~recbook.seeds.VALIDATION` users for learning curves and every choice of
+    hyperparameter, :data:`~recbook.seeds.TRAIN` users for training. The same ``(config.alpha, n_users, seed,
+    stream)`` always gives the same users, whatever policy is evaluated.
     """
     if isinstance(n_users, bool) or not isinstance(n_users, (int, np.integer)) or n_users < 1:
         raise ValueError(f"n_users must be a positive integer, got {n_users!r}")
-    return sample_preferences(np.random.default_rng(seed), config.alpha_vector, size=int(n_users))
+    return sample_preferences(seeds.generator(seed, stream, "users"), config.alpha_vector, size=int(n_users))
 
 
 def rollout(
@@ -89,6 +94,9 @@ def rollout(
 ) -> Rollout:
     """Run one session per row of ``preferences`` with ``policy``, all users stepped together.
 
+    A user who leaves (``leave_rate > 0``) gets no more recommendations: the rest of the row holds action ``-1``
+    and zero reward and engagement.
+
     The environment uses the observation mode the policy declares in its ``observation`` attribute (e.g. the
     oracle needs ``"oracle"``), falling back to ``config.observation``. ``seed`` seeds the click draws, so two
     policies evaluated with the same ``preferences`` and ``seed`` face the same users and the same random stream.
@@ -99,18 +107,23 @@ def rollout(
     n_users, total = preferences.shape[0], env_config.session_length
     env = RecommendationVectorEnv.from_config(env_config, n_users)
     obs, _ = env.reset(seed=seed, options={"preferences": preferences})
-    actions = np.zeros((n_users, total), dtype=np.int64)
+    actions = np.full((n_users, total), -1, dtype=np.int64)
     rewards = np.zeros((n_users, total))
     engagement = np.zeros((n_users, total))
     state = None
     episode_start = np.ones(n_users, dtype=bool)
+    active = np.ones(n_users, dtype=bool)
     for t in range(total):
         action, state = policy.predict(obs, state=state, episode_start=episode_start, deterministic=deterministic)
         action = np.asarray(action).reshape(n_users)
-        obs, reward, _, _, info = env.step(action)
-        actions[:, t] = action
+        reward, probability, _ = env.advance(validate_actions(action, n_users, env_config.n_items), active)
+        actions[active, t] = action[active]
         rewards[:, t] = reward
-        engagement[:, t] = info["engagement_probability"]
+        engagement[:, t] = probability
+        active &= ~env.done()
+        if not active.any():
+            break
+        obs = env.observe()
         episode_start = np.zeros(n_users, dtype=bool)
     return Rollout(preferences=env.preferences.copy(), actions=actions, rewards=rewards, engagement=engagement)
 
@@ -145,9 +158,52 @@ def _check_config(policy: Any, name: str, config: EnvConfig) -> None:
         )
 
 
-def _stream_seed(seed: int, *keys: int) -> int:
-    """An independent 32-bit seed derived from ``seed`` and ``keys`` (numpy's ``SeedSequence`` mixing)."""
-    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
+def _run(
+    policy: PredictsActions,
+    name: str,
+    config: EnvConfig,
+    preferences: NDArray[np.float64],
+    seed: int,
+    stream: str,
+    deterministic: bool,
+) -> Rollout:
+    """One policy on ``preferences`` with the click stream and policy coins of ``(seed, stream)``."""
+    if callable(getattr(policy, "reset", None)) and hasattr(policy, "np_random"):
+        policy.reset(seeds.derive_seed(seed, stream, "policy", name))
+    click_seed = seeds.derive_seed(seed, stream, "clicks")
+    return rollout(policy, config, preferences, seed=click_seed, deterministic=deterministic)
+
+
+def score(
+    policy: PredictsActions,
+    config: EnvConfig,
+    n_users: int = 2000,
+    seed: int = 0,
+    stream: str = seeds.VALIDATION,
+    deterministic: bool = True,
+) -> dict[str, float]:
+    """One policy's headline numbers on ``n_users`` users of ``(seed, stream)``: the one scoring path.
+
+    Returns ``mean_return`` (mean summed reward: clicks under click feedback), ``expected_return`` (mean summed
+    engagement probability), ``oracle_return`` (the oracle's mean on the same users) and ``pct_oracle``
+    (:func:`recbook.metrics.pct_oracle`). The users, clicks and policy coins are those :func:`evaluate` uses with
+    the same arguments, so ``score`` agrees with ``summarize(evaluate(...))``. The default stream is VALIDATION:
+    ``score`` is what learning curves, sweeps and hyperparameter choices call.
+    """
+    from recbook.policies import oracle_return
+
+    name = _policy_name(policy, 0)
+    _check_config(policy, name, config)
+    preferences = sample_users(config, n_users, seed, stream)
+    oracle = oracle_return(preferences, config)
+    result = _run(policy, name, config, preferences, seed, stream, deterministic)
+    expected = result.engagement.sum(axis=1)
+    return {
+        "mean_return": float(result.rewards.sum(axis=1).mean()),
+        "expected_return": float(expected.mean()),
+        "oracle_return": float(oracle.mean()),
+        "pct_oracle": pct_oracle(expected, oracle),
+    }
 
 
 def evaluate(
@@ -157,6 +213,7 @@ def evaluate(
     seed: int = 0,
     deterministic: bool = True,
     entropy_base: float | None = None,
+    stream: str = seeds.TEST,
 ) -> pd.DataFrame:
     """Evaluate policies on the same users with common random numbers; one row per (policy, user).
 
@@ -165,12 +222,14 @@ def evaluate(
             A policy is anything with SB3's ``predict``; its ``observation`` attribute picks the observation mode.
         config: the environment (its ``observation`` is used for policies that declare none, e.g. SB3 models).
         n_users: number of users (sessions) per policy.
-        seed: the only source of randomness. Users are ``sample_users(config, n_users, seed)``; every policy
-            faces the same click stream (one seed derived from ``seed``); a policy with a ``reset(seed)`` method
-            (all of :mod:`recbook.policies`) is re-seeded from ``seed`` and its name. So the same seed gives an
-            identical table, and differences between policies are paired.
+        seed: the only source of randomness. Users are ``sample_users(config, n_users, seed, stream)``; every
+            policy faces the same click stream (``seeds.derive_seed(seed, stream, "clicks")``); a policy with a
+            ``reset(seed)`` method (all of :mod:`recbook.policies`) is re-seeded from ``(seed, stream, "policy",
+            name)``. So the same seed gives an identical table, and differences between policies are paired.
         deterministic: passed to ``predict`` (matters for SB3 models; the baselines ignore it).
         entropy_base: ``None`` for entropy in nats, ``2`` for bits.
+        stream: whose users: :data:`~recbook.seeds.TEST` (default; final results) or
+            :data:`~recbook.seeds.VALIDATION` (choices).
 
     Returns:
         A ``DataFrame`` with columns ``policy``, ``user`` and :data:`METRIC_COLUMNS`. ``oracle_return`` is the
@@ -196,14 +255,11 @@ def evaluate(
         if not callable(getattr(policy, "predict", None)):
             raise ValueError(f"policies: {name!r} has no predict() method")
         _check_config(policy, name, config)
-    preferences = sample_users(config, n_users, seed)
+    preferences = sample_users(config, n_users, seed, stream)
     oracle = oracle_return(preferences, config)
-    click_seed = _stream_seed(seed, 1)
     frames = []
     for name, policy in named:
-        if callable(getattr(policy, "reset", None)) and hasattr(policy, "np_random"):
-            policy.reset(_stream_seed(seed, 2, zlib.crc32(name.encode())))
-        result = rollout(policy, config, preferences, seed=click_seed, deterministic=deterministic)
+        result = _run(policy, name, config, preferences, seed, stream, deterministic)
         columns = session_metrics(
             result.actions, result.rewards, result.engagement, oracle, config.n_items, entropy_base=entropy_base
         )
@@ -237,7 +293,7 @@ def _bootstrap(
         n_resamples=n_resamples,
         batch=max(1, int(4_000_000 // n)),
         method="percentile",
-        rng=np.random.default_rng(seed),
+        rng=seeds.generator(seed, seeds.TEST, "bootstrap"),
     )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
@@ -247,7 +303,7 @@ def _mean(x: NDArray[np.float64], axis: int = -1) -> NDArray[np.float64]:
 
 
 def _ratio_of_means(x: NDArray[np.float64], y: NDArray[np.float64], axis: int = -1) -> NDArray[np.float64]:
-    return 100.0 * np.mean(x, axis=axis) / np.mean(y, axis=axis)
+    return pct_oracle(x, y, axis=axis)
 
 
 def _check_level(confidence_level: float, n_resamples: int) -> None:
@@ -290,7 +346,7 @@ def summarize(
             metric: values.mean(),
             f"{metric}_ci_low": low,
             f"{metric}_ci_high": high,
-            "pct_oracle": 100.0 * expected.mean() / oracle.mean(),
+            "pct_oracle": pct_oracle(expected, oracle),
             "pct_oracle_ci_low": pct_low,
             "pct_oracle_ci_high": pct_high,
         }
@@ -342,6 +398,76 @@ def paired_difference(
         "unpaired_se": float(np.sqrt(x.var(ddof=ddof) / n + y.var(ddof=ddof) / n)),
         "n": float(n),
     }
+
+
+def compare(
+    policies: Sequence[Any] | Mapping[str, Any],
+    config: EnvConfig,
+    n_users: int = 20_000,
+    seed: int = 0,
+    stream: str = seeds.TEST,
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+) -> pd.DataFrame:
+    """Evaluate policies on the same users and tabulate them: ``recbook.compare([agent, "bayes-greedy"], config)``.
+
+    Args:
+        policies: a sequence (or ``{label: policy}`` mapping) of policy names from
+            :data:`recbook.policies.POLICIES` (built with ``make_policy(name, config, seed=seed)``), policy objects
+            and trained agents — anything with ``predict``. The first is the reference of the paired differences.
+        config: the environment; agents trained for another environment are refused.
+        n_users, seed, stream: the users (TEST by default: final comparisons; pass ``stream=seeds.VALIDATION``
+            when the comparison chooses something).
+        confidence_level, n_resamples: of the percentile-bootstrap intervals.
+
+    Returns:
+        One row per policy, indexed by its label: ``mean_return`` (clicks under click feedback) with
+        ``mean_return_ci_low``/``_high``, ``expected_return``, ``pct_oracle`` with ``pct_oracle_ci_low``/``_high``,
+        and ``diff`` — the paired mean difference of expected return from the first policy — with ``diff_ci_low``
+        and ``diff_ci_high`` (zero for the first policy itself).
+    """
+    from recbook.policies import make_policy
+
+    items = list(policies.items()) if isinstance(policies, Mapping) else [(None, p) for p in policies]
+    if not items:
+        raise ValueError("policies must name at least one policy")
+    named: dict[str, Any] = {}
+    for index, (label, policy) in enumerate(items):
+        if isinstance(policy, str):
+            policy = make_policy(policy, config, seed=seed)
+        name = str(label) if label is not None else _policy_name(policy, index)
+        base, suffix = name, 2
+        while name in named:
+            name, suffix = f"{base}-{suffix}", suffix + 1
+        named[name] = policy
+    table = evaluate(named, config, n_users=n_users, seed=seed, stream=stream)
+    table = table.rename(columns={"return": "mean_return"})
+    summary = summarize(
+        table, metric="mean_return", confidence_level=confidence_level, n_resamples=n_resamples, seed=seed
+    )
+    reference = next(iter(named))
+    rows = []
+    for name in named:
+        if name == reference:
+            rows.append({"diff": 0.0, "diff_ci_low": 0.0, "diff_ci_high": 0.0})
+            continue
+        diff = paired_difference(
+            table, name, reference, "expected_return", confidence_level, n_resamples, seed
+        )
+        rows.append({"diff": diff["mean_difference"], "diff_ci_low": diff["ci_low"], "diff_ci_high": diff["ci_high"]})
+    columns = [
+        "n_users",
+        "mean_return",
+        "mean_return_ci_low",
+        "mean_return_ci_high",
+        "expected_return",
+        "pct_oracle",
+        "pct_oracle_ci_low",
+        "pct_oracle_ci_high",
+    ]
+    result = summary[columns].join(pd.DataFrame(rows, index=summary.index))
+    result.attrs.update({"reference": reference, "stream": stream, "seed": seed, "n_users": n_users})
+    return result
 
 
 def interquartile_mean(values: ArrayLike) -> float:

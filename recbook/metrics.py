@@ -30,6 +30,7 @@ __all__ = [
     "recommendation_counts",
     "session_return",
     "percent_of_oracle",
+    "pct_oracle",
     "regret",
     "engagement_rate",
     "coverage",
@@ -55,16 +56,19 @@ def _actions(actions: ArrayLike, n_items: int) -> NDArray[np.int64]:
         raise ValueError(f"n_items must be a positive integer, got {n_items!r}")
     if not np.issubdtype(values.dtype, np.integer):
         raise ValueError(f"actions must be integer item indices, got dtype {values.dtype}")
-    if values.size and (values.min() < 0 or values.max() >= n_items):
-        raise ValueError(f"actions must be in [0, {n_items})")
+    if values.size and (values.min() < -1 or values.max() >= n_items):
+        raise ValueError(f"actions must be in [0, {n_items}) (or -1: no recommendation, the user had left)")
     return values.astype(np.int64)
 
 
 def recommendation_counts(actions: ArrayLike, n_items: int) -> NDArray[np.int64]:
-    """How often each item was recommended in each session: shape ``(K, n_items)``, rows sum to ``T``."""
+    """How often each item was recommended in each session: shape ``(K, n_items)``.
+
+    Rows sum to the number of recommendations made (``T``, less the steps after a user left: action ``-1``).
+    """
     acts = _actions(actions, n_items)
     k = acts.shape[0]
-    flat = (acts + n_items * np.arange(k)[:, None]).ravel()
+    flat = (acts + n_items * np.arange(k)[:, None])[acts >= 0]
     return np.bincount(flat, minlength=k * n_items).reshape(k, n_items)
 
 
@@ -79,6 +83,24 @@ def percent_of_oracle(expected_return: ArrayLike, oracle_return: ArrayLike) -> N
     if np.any(oracle <= 0):
         raise ValueError("oracle_return must be positive")
     return 100.0 * np.asarray(expected_return, dtype=np.float64) / oracle
+
+
+def pct_oracle(expected_return: ArrayLike, oracle_return: ArrayLike, axis: int = -1) -> Any:
+    """What the book calls "% of oracle": ``100 * mean(expected_return) / mean(oracle_return)`` along ``axis``.
+
+    A ratio of means, not the mean of per-session ratios: total engagement over total achievable engagement, so
+    a user with little to gain does not weigh as much as one with a lot. Every table, learning curve, sweep and
+    widget computes it here. Returns a float for 1-d input (an array for batched bootstrap resamples).
+    """
+    expected = np.asarray(expected_return, dtype=np.float64)
+    oracle = np.asarray(oracle_return, dtype=np.float64)
+    if expected.shape != oracle.shape:
+        raise ValueError(f"expected_return and oracle_return must have the same shape, got {expected.shape} and {oracle.shape}")
+    denominator = oracle.mean(axis=axis)
+    if np.any(denominator <= 0):
+        raise ValueError("oracle_return must have a positive mean")
+    value = 100.0 * expected.mean(axis=axis) / denominator
+    return float(value) if np.ndim(value) == 0 else value
 
 
 def regret(expected_return: ArrayLike, oracle_return: ArrayLike) -> NDArray[np.float64]:
@@ -133,10 +155,14 @@ def gini(counts: ArrayLike) -> NDArray[np.float64]:
 
 
 def repeat_rate(actions: ArrayLike, n_items: int) -> NDArray[np.float64]:
-    """Fraction of recommendations whose item was already recommended earlier in the session: ``(T - distinct) / T``."""
+    """Fraction of recommendations whose item was already recommended earlier in the session.
+
+    ``(made - distinct) / made`` with ``made`` the recommendations made (``T`` unless the user left).
+    """
     acts = _actions(actions, n_items)
-    distinct = (recommendation_counts(acts, n_items) > 0).sum(axis=1)
-    return (acts.shape[1] - distinct) / acts.shape[1]
+    counts = recommendation_counts(acts, n_items)
+    made = np.maximum(counts.sum(axis=1), 1)
+    return (made - (counts > 0).sum(axis=1)) / made
 
 
 def session_metrics(

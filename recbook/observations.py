@@ -23,8 +23,12 @@ preference: under ``feedback="expected"`` one recommendation reveals ``p[a]`` ex
 ``feedback="click"`` it is clicks over exposure and ``v_max = T / exposure(T)``. The click count is recoverable as
 ``value * exposure(counts)``.
 
+When the items carry a quality (``item_quality`` set, the long-term-engagement setting), the feedback
+observation gains ``n`` more entries, ``[3n + 1, 4n + 1)``: each item's quality in ``[0, 1]``, public knowledge
+like the catalogue itself. Shape ``(4n + 1,)``.
+
 ``"oracle"`` — the feedback observation followed by the true preferences ``p`` (``n`` more entries in [0, 1]),
-shape ``(4n + 1,)``. An upper bound for learning, never a fair comparison.
+shape ``(4n + 1,)`` (``(5n + 1,)`` with qualities). An upper bound for learning, never a fair comparison.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class FeedbackView:
         clicks: summed rewards of each item (``value * exposure(counts)``), ``(..., n)``.
         steps_remaining: recommendations left in the session, int, ``(...,)``.
         preferences: the true preferences (oracle observation only), else ``None``.
+        quality: item qualities ``(..., n)`` when the configuration has them, else ``None``.
     """
 
     counts: NDArray[np.int64]
@@ -59,6 +64,7 @@ class FeedbackView:
     clicks: NDArray[np.float64]
     steps_remaining: NDArray[np.int64]
     preferences: NDArray[np.float64] | None
+    quality: NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,10 @@ class ObservationLayout:
     def size(self) -> int:
         """Length of the observation vector."""
         n = self.config.n_items
-        return {"counts": n, "feedback": 3 * n + 1, "oracle": 4 * n + 1}[self.config.observation]
+        if self.config.observation == "counts":
+            return n
+        feedback = 3 * n + 1 + (n if self.config.has_quality else 0)
+        return feedback + (n if self.config.observation == "oracle" else 0)
 
     @property
     def value_high(self) -> float:
@@ -121,6 +130,8 @@ class ObservationLayout:
             value,
             np.broadcast_to(remaining, counts.shape[:-1])[..., None],
         ]
+        if self.config.has_quality:
+            parts.append(np.broadcast_to(self.config.quality_vector, counts.shape))
         if self.config.observation == "oracle":
             parts.append(preferences)
         return np.concatenate(parts, axis=-1).astype(np.float32)
@@ -135,11 +146,13 @@ class ObservationLayout:
         n, total = self.config.n_items, self.config.session_length
         counts = np.rint(obs[..., :n] * total).astype(np.int64)
         value = obs[..., 2 * n : 3 * n]
+        end = 3 * n + 1 + (n if self.config.has_quality else 0)
         return FeedbackView(
             counts=counts,
             revealed=obs[..., n : 2 * n] > 0.5,
             value=value,
             clicks=value * self.exposure[counts],
             steps_remaining=np.rint(obs[..., 3 * n] * total).astype(np.int64),
-            preferences=obs[..., 3 * n + 1 :] if self.config.observation == "oracle" else None,
+            preferences=obs[..., end:] if self.config.observation == "oracle" else None,
+            quality=obs[..., 3 * n + 1 : end] if self.config.has_quality else None,
         )

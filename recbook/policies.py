@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from recbook import seeds
 from recbook.config import EnvConfig
 from recbook.observations import FeedbackView, ObservationLayout
 
@@ -55,16 +56,13 @@ __all__ = [
 
 TIE_BREAKS: tuple[str, ...] = ("first", "random")
 
-# Policies draw from their own stream of a seed. With ``default_rng(seed)`` a Thompson sampler seeded like
-# ``sample_users(config, n, seed)`` would draw the very Gamma variates that made the users, and "guess" them.
-_POLICY_STREAM = 0x5EC0
-
-
 def _policy_generator(seed: int | None) -> np.random.Generator:
-    """The policy's generator: ``seed``'s own stream, independent of users drawn with the same seed."""
+    """The policy's generator: ``seed``'s own ``"policy"`` stream (:mod:`recbook.seeds`), independent of users
+    drawn with the same seed — with ``default_rng(seed)`` a Thompson sampler seeded like the users would draw the
+    very Gamma variates that made them, and "guess" them. ``None`` gives fresh OS entropy."""
     if seed is None:
         return np.random.default_rng()
-    return np.random.default_rng(np.random.SeedSequence([seed, _POLICY_STREAM]))
+    return seeds.generator(seed, seeds.TEST, "policy")
 
 
 class Policy:

@@ -64,24 +64,26 @@ def _key(value: int | str) -> int:
     return validate_seed(value, "key")
 
 
-def seed_sequence(seed: int, stream: str, purpose: str, *keys: int | str) -> np.random.SeedSequence:
+def seed_sequence(seed: int, stream: str | None, purpose: str, *keys: int | str) -> np.random.SeedSequence:
     """The :class:`numpy.random.SeedSequence` of ``(seed, stream, purpose, *keys)``.
 
-    ``keys`` split a purpose further, e.g. a policy's name so two policies in one comparison get different coins.
+    ``stream`` is ``None`` for what belongs to no user population (the item catalogue). ``keys`` split a purpose
+    further, e.g. a policy's name so two policies in one comparison get different coins.
     """
     seed = validate_seed(seed)
-    if stream not in STREAMS:
-        raise ValueError(f"stream must be one of {STREAMS}, got {stream!r}")
+    if stream is not None and stream not in STREAMS:
+        raise ValueError(f"stream must be one of {STREAMS} (or None), got {stream!r}")
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
-    return np.random.SeedSequence([seed, STREAMS.index(stream), PURPOSES.index(purpose), *map(_key, keys)])
+    stream_id = len(STREAMS) if stream is None else STREAMS.index(stream)
+    return np.random.SeedSequence([seed, stream_id, PURPOSES.index(purpose), *map(_key, keys)])
 
 
-def generator(seed: int, stream: str, purpose: str, *keys: int | str) -> np.random.Generator:
+def generator(seed: int, stream: str | None, purpose: str, *keys: int | str) -> np.random.Generator:
     """A fresh ``numpy.random.Generator`` for ``(seed, stream, purpose, *keys)``."""
     return np.random.default_rng(seed_sequence(seed, stream, purpose, *keys))
 
 
-def derive_seed(seed: int, stream: str, purpose: str, *keys: int | str) -> int:
+def derive_seed(seed: int, stream: str | None, purpose: str, *keys: int | str) -> int:
     """A 32-bit integer seed for ``(seed, stream, purpose, *keys)``, for APIs that take an int (torch, ``reset``)."""
     return int(seed_sequence(seed, stream, purpose, *keys).generate_state(1)[0])

@@ -1,17 +1,18 @@
-"""The numpy-batched twin of :class:`~recbook.env.RecommendationEnv` and its Stable-Baselines3 adapter.
+"""The numpy-batched twin of :class:`~recbook.env.RecommendationEnv`.
 
 :class:`RecommendationVectorEnv` steps ``K`` users with array operations (no Python loop over users). It is what
 ``gym.make_vec("recbook/Recommendation-v0", num_envs=K, vectorization_mode="vector_entry_point", ...)`` returns.
 It follows Gymnasium 1.x's next-step autoreset: the step after a user's session terminates starts a new session
 for that user, ignores its action and returns reward 0.
 
-:class:`SB3VecEnv` presents the same simulator as a Stable-Baselines3 ``VecEnv`` (same-step reset, the last
-observation in ``info["terminal_observation"]``), so SB3 algorithms can train on thousands of users per call.
+Its public pieces — :meth:`~RecommendationVectorEnv.start_sessions`, :meth:`~RecommendationVectorEnv.advance`
+and :meth:`~RecommendationVectorEnv.observe` — let other stepping conventions reuse the simulator without
+re-implementing it: :class:`recbook.agents.sb3.SB3VecEnv` (Stable-Baselines3's same-step reset) is built on them.
+This module imports no deep-learning library.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -21,17 +22,13 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
-from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
 from recbook.config import EnvConfig
 from recbook.observations import ObservationLayout
 from recbook.response import engagement_probability, sample_clicks
-from recbook.users import AlphaLike, sample_preferences, validate_preferences
+from recbook.users import sample_preferences, validate_preferences
 
-__all__ = ["REWARDS", "RecommendationVectorEnv", "SB3VecEnv", "validate_actions"]
-
-#: What :class:`SB3VecEnv` can return as the reward: the environment's own, or the engagement probability.
-REWARDS: tuple[str, ...] = ("observed", "engagement")
+__all__ = ["RecommendationVectorEnv", "validate_actions"]
 
 
 def validate_actions(actions: object, num_envs: int, n_items: int) -> NDArray[np.int64]:
@@ -55,40 +52,23 @@ class RecommendationVectorEnv(VectorEnv):
     ``(num_envs, n_items)`` fixes the users (common random numbers for paired evaluation); ``options`` may also
     hold Gymnasium's ``"reset_mask"`` (a bool array) to reset some users only.
 
-    ``info`` holds ``"engagement_probability"`` (shape ``(num_envs,)``, 0 for users being autoreset) and its mask
-    ``"_engagement_probability"``.
+    ``info`` holds ``"engagement_probability"`` (shape ``(num_envs,)``, 0 for users being autoreset), ``"left"``
+    (bool, users who left the session this step) and their masks ``"_engagement_probability"``, ``"_left"``.
+    ``item_quality`` is the ``(n_items,)`` quality array.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        n_items: int = 10,
-        session_length: int = 20,
-        alpha: AlphaLike = 1.0,
-        decay: str = "harmonic",
-        decay_rate: float = 0.8,
-        feedback: str = "expected",
-        observation: str = "counts",
-        render_mode: str | None = None,
-    ) -> None:
+    def __init__(self, num_envs: int = 1, render_mode: str | None = None, **parameters: Any) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         if render_mode is not None:
             raise ValueError(f"render_mode must be None for the batched environment, got {render_mode!r}")
-        self.config = EnvConfig(
-            n_items=n_items,
-            session_length=session_length,
-            alpha=alpha,  # type: ignore[arg-type]
-            decay=decay,
-            decay_rate=decay_rate,
-            feedback=feedback,
-            observation=observation,
-        )
+        self.config = EnvConfig(**parameters)
         self.num_envs = int(num_envs)
         self.render_mode = None
         self.layout = ObservationLayout(self.config)
+        self.item_quality: NDArray[np.float64] = self.config.quality_vector
         self.single_action_space = spaces.Discrete(self.config.n_items)
         self.single_observation_space = self.layout.space()
         self.action_space = batch_space(self.single_action_space, self.num_envs)
@@ -98,6 +78,7 @@ class RecommendationVectorEnv(VectorEnv):
         self.counts: NDArray[np.int64] = np.zeros((k, n), dtype=np.int64)
         self.reward_sums: NDArray[np.float64] = np.zeros((k, n))
         self.step_count: NDArray[np.int64] = np.zeros(k, dtype=np.int64)
+        self.left: NDArray[np.bool_] = np.zeros(k, dtype=bool)
         self._rows = np.arange(k)
         self._autoreset = np.zeros(k, dtype=bool)
         self._ready = False
@@ -107,8 +88,18 @@ class RecommendationVectorEnv(VectorEnv):
         """Build ``num_envs`` sessions of the environment described by ``config``."""
         return cls(num_envs=num_envs, **config.make_kwargs())
 
-    # -- state transitions shared with the SB3 adapter ------------------------------------------------------
-    def _start_sessions(self, mask: NDArray[np.bool_], preferences: NDArray[np.float64] | None = None) -> None:
+    # -- the simulator's pieces, public so that other stepping conventions reuse them -------------------------
+    @property
+    def ready(self) -> bool:
+        """Whether :meth:`reset` has been called (stepping before it raises ``ResetNeeded``)."""
+        return self._ready
+
+    def start_sessions(self, mask: NDArray[np.bool_], preferences: NDArray[np.float64] | None = None) -> None:
+        """Start a new session for the users where ``mask`` (bool, ``(num_envs,)``) is true.
+
+        ``preferences`` (``(mask.sum(), n_items)``, already validated) fixes those users; otherwise they are drawn
+        from the prior with ``self.np_random``. Counts, reward sums, step counts and ``left`` are zeroed.
+        """
         count = int(mask.sum())
         if count == 0:
             return
@@ -118,9 +109,17 @@ class RecommendationVectorEnv(VectorEnv):
         self.counts[mask] = 0
         self.reward_sums[mask] = 0.0
         self.step_count[mask] = 0
+        self.left[mask] = False
 
-    def _advance(self, actions: NDArray[np.int64], active: NDArray[np.bool_]) -> tuple[NDArray, NDArray]:
-        """Recommend ``actions`` to the ``active`` users; return (rewards, engagement probabilities)."""
+    def advance(
+        self, actions: NDArray[np.int64], active: NDArray[np.bool_]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+        """Recommend ``actions`` to the ``active`` users (both ``(num_envs,)``); no autoreset.
+
+        Returns ``(rewards, engagement probabilities, left)``, each ``(num_envs,)`` and zero/false for inactive
+        users. Clicks, then exits (only when ``leave_rate > 0``), are drawn from ``self.np_random``. A session is
+        over when ``step_count == session_length`` or ``left`` (see :meth:`done`).
+        """
         rows = self._rows[active]
         items = actions[active]
         self.counts[rows, items] += 1
@@ -135,9 +134,18 @@ class RecommendationVectorEnv(VectorEnv):
             rewards[active] = sample_clicks(self.np_random, probability[active])
         self.reward_sums[rows, items] += rewards[active]
         self.step_count[active] += 1
-        return rewards, probability
+        left = np.zeros(self.num_envs, dtype=bool)
+        if self.config.leave_rate > 0:
+            left[active] = self.np_random.random(rows.size) < self.config.leave_probability(items)
+        self.left |= left
+        return rewards, probability, left
 
-    def _observe(self) -> NDArray[np.float32]:
+    def done(self) -> NDArray[np.bool_]:
+        """Users whose session is over (all ``session_length`` steps made, or the user left), ``(num_envs,)``."""
+        return (self.step_count >= self.config.session_length) | self.left
+
+    def observe(self) -> NDArray[np.float32]:
+        """The current observations, ``(num_envs, obs_size)`` float32."""
         return self.layout.build(self.counts, self.reward_sums, self.step_count, self.preferences)
 
     # -- Gymnasium VectorEnv API ----------------------------------------------------------------------------
@@ -159,10 +167,10 @@ class RecommendationVectorEnv(VectorEnv):
             raise ValueError(f"reset_mask must be a bool array of shape ({self.num_envs},)")
         if preferences is not None:
             preferences = validate_preferences(preferences, self.config.n_items, batch=self.num_envs)[mask]
-        self._start_sessions(mask, preferences)
+        self.start_sessions(mask, preferences)
         self._autoreset[mask] = False
         self._ready = True
-        return self._observe(), {}
+        return self.observe(), {}
 
     def step(
         self, actions: object
@@ -171,98 +179,15 @@ class RecommendationVectorEnv(VectorEnv):
             raise gym.error.ResetNeeded("call reset() before step()")
         actions = validate_actions(actions, self.num_envs, self.config.n_items)
         restarting = self._autoreset.copy()
-        self._start_sessions(restarting)
-        rewards, probability = self._advance(actions, ~restarting)
-        terminated = (self.step_count >= self.config.session_length) & ~restarting
+        self.start_sessions(restarting)
+        rewards, probability, left = self.advance(actions, ~restarting)
+        terminated = self.done() & ~restarting
         self._autoreset = terminated.copy()
-        info = {"engagement_probability": probability, "_engagement_probability": ~restarting}
+        info = {
+            "engagement_probability": probability,
+            "_engagement_probability": ~restarting,
+            "left": left,
+            "_left": ~restarting,
+        }
         truncated = np.zeros(self.num_envs, dtype=bool)
-        return self._observe(), rewards, terminated, truncated, info
-
-
-class SB3VecEnv(VecEnv):
-    """A Stable-Baselines3 ``VecEnv`` over :class:`RecommendationVectorEnv` (same-step reset).
-
-    When a session ends, the returned observation is already the next user's first one; the last observation
-    of the ended session is in ``infos[i]["terminal_observation"]`` as SB3 expects.
-
-    Args:
-        config: the environment configuration.
-        num_envs: number of users stepped together.
-        seed: seed of the generator all users share (also settable later with ``seed()``).
-        reward: what ``step`` returns as the reward: ``"observed"`` (default), the environment's reward (a 0/1
-            click under ``feedback="click"``), or ``"engagement"``, the engagement probability of the
-            recommendation. Observations are the same either way; why training on the second is sound is in
-            :attr:`recbook.agents.dqn.DQNConfig.train_reward`.
-    """
-
-    def __init__(self, config: EnvConfig, num_envs: int, seed: int | None = None, reward: str = "observed") -> None:
-        if reward not in REWARDS:
-            raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
-        self.venv = RecommendationVectorEnv.from_config(config, num_envs)
-        self.config = config
-        self.reward = reward
-        super().__init__(num_envs, self.venv.single_observation_space, self.venv.single_action_space)
-        self._actions: NDArray[np.int64] | None = None
-        self._pending_seed = seed
-
-    def reset(self) -> NDArray[np.float32]:
-        seed = self._seeds[0] if self._seeds and self._seeds[0] is not None else self._pending_seed
-        self._pending_seed = None
-        obs, _ = self.venv.reset(seed=seed)
-        self._reset_seeds()
-        self._reset_options()
-        return obs
-
-    def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions).reshape(self.num_envs)
-
-    def step_wait(self) -> VecEnvStepReturn:
-        if self._actions is None:
-            raise RuntimeError("step_async() must be called before step_wait()")
-        if not self.venv._ready:
-            raise gym.error.ResetNeeded("call reset() before step()")
-        venv = self.venv
-        actions = validate_actions(self._actions, self.num_envs, venv.config.n_items)
-        self._actions = None
-        rewards, probability = venv._advance(actions, np.ones(self.num_envs, dtype=bool))
-        done = venv.step_count >= venv.config.session_length
-        obs = venv._observe()
-        infos: list[dict[str, Any]] = [{"engagement_probability": float(p)} for p in probability]
-        if done.any():
-            for i in np.flatnonzero(done):
-                infos[i]["terminal_observation"] = obs[i].copy()
-                infos[i]["TimeLimit.truncated"] = False
-            venv._start_sessions(done)
-            obs = venv._observe()
-        if self.reward == "engagement":
-            rewards = probability
-        return obs, rewards.astype(np.float32), done.copy(), infos
-
-    def close(self) -> None:
-        self.venv.close()
-
-    def seed(self, seed: int | None = None) -> Sequence[None | int]:  # type: ignore[override]
-        self._pending_seed = seed
-        return [seed] * self.num_envs
-
-    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        value = getattr(self.venv, attr_name)
-        return [value for _ in self._get_indices(indices)]
-
-    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        setattr(self.venv, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
-        result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
-        return [result for _ in self._get_indices(indices)]
-
-    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
-        return [False for _ in self._get_indices(indices)]
-
-    def _get_indices(self, indices: VecEnvIndices) -> Iterable[int]:
-        if indices is None:
-            return range(self.num_envs)
-        if isinstance(indices, int):
-            return [indices]
-        return indices
+        return self.observe(), rewards, terminated, truncated, info

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch as th
 
-from recbook.agents import DQNConfig, RunConfig, load_model, train, train_from_config
-from recbook.agents.dqn import CONFIG_DIR, HELD_OUT_SEED, read_metadata
+from recbook import seeds
+from recbook.agents import DQNConfig, RunConfig, TrainingConfig, load_model, train_dqn, train_from_config
+from recbook.agents.dqn import CONFIG_DIR, read_metadata
 from recbook.agents.networks import ItemSharedDQNPolicy
 from recbook.config import EnvConfig
 from recbook.evaluation import rollout, sample_users
@@ -35,7 +36,8 @@ def _observations(config: EnvConfig, n_users: int = 64, steps: int = 7, seed: in
 
 @pytest.fixture(scope="module")
 def tiny_agent():
-    return train(FEEDBACK, TINY, total_timesteps=1_000, seed=3, num_envs=8, eval_users=50, eval_freq=500)
+    return train_dqn(FEEDBACK, dqn=TINY, training=TrainingConfig(num_envs=8, eval_users=50, eval_freq=500),
+                     total_timesteps=1_000, seed=3)
 
 
 def test_smoke_training_records_learning_curve(tiny_agent) -> None:
@@ -48,9 +50,9 @@ def test_smoke_training_records_learning_curve(tiny_agent) -> None:
 
 
 def test_same_seed_same_actions() -> None:
-    kwargs = dict(total_timesteps=600, seed=1, num_envs=8, eval_users=20, eval_freq=0)
-    first = train(FEEDBACK, TINY, **kwargs)
-    second = train(FEEDBACK, TINY, **kwargs)
+    kwargs = dict(total_timesteps=600, seed=1, training=TrainingConfig(num_envs=8, eval_users=20, eval_freq=0))
+    first = train_dqn(FEEDBACK, dqn=TINY, **kwargs)
+    second = train_dqn(FEEDBACK, dqn=TINY, **kwargs)
     obs = _observations(FEEDBACK)
     np.testing.assert_array_equal(first.q_values(obs), second.q_values(obs))
 
@@ -70,7 +72,7 @@ def test_save_load_identical_actions(tiny_agent, tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.q_values(obs), tiny_agent.q_values(obs))
     assert loaded.observation == "feedback" and loaded.config == FEEDBACK
     assert len(loaded.learning_curve) == len(tiny_agent.learning_curve)
-    users = sample_users(FEEDBACK, 30, seed=HELD_OUT_SEED)
+    users = sample_users(FEEDBACK, 30, seed=0)
     np.testing.assert_array_equal(rollout(loaded, FEEDBACK, users).actions, rollout(tiny_agent, FEEDBACK, users).actions)
 
 
@@ -82,7 +84,12 @@ def test_load_into_other_environment_names_fields(tiny_agent, tmp_path: Path) ->
 
 def test_item_shared_requires_feedback_observation() -> None:
     with pytest.raises(ValueError, match="feedback"):
-        train(EnvConfig(observation="counts"), TINY, total_timesteps=10, seed=0, num_envs=2, eval_users=5)
+        train_dqn(EnvConfig(observation="counts"), dqn=TINY, total_timesteps=10, seed=0)
+
+
+def test_default_call_fails_at_once_saying_what_to_change() -> None:
+    with pytest.raises(ValueError, match=r"observation='feedback'.*preset='original'"):
+        train_dqn(EnvConfig())
 
 
 def _policy(config: EnvConfig, skip: str = "exploit") -> ItemSharedDQNPolicy:
@@ -141,7 +148,8 @@ def _spaces(config: EnvConfig):
 
 
 def test_mlp_policy_on_counts_trains() -> None:
-    agent = train(EnvConfig(), DQNConfig.sb3_defaults(), total_timesteps=300, seed=0, num_envs=1, eval_users=20)
+    agent = train_dqn(EnvConfig(), dqn=DQNConfig.sb3_defaults(), training=TrainingConfig(num_envs=1, eval_users=20),
+                      total_timesteps=300, seed=0)
     assert agent.observation == "counts"
     assert agent.predict(np.zeros((3, 10), dtype=np.float32))[0].shape == (3,)
 
@@ -175,12 +183,34 @@ def test_train_from_config_writes_model_and_curve(tmp_path: Path) -> None:
 
 
 def test_resume_from_checkpoint(tmp_path: Path) -> None:
-    kwargs = dict(seed=0, num_envs=8, eval_users=20, eval_freq=200)
-    train(FEEDBACK, TINY, 400, checkpoint_dir=tmp_path, checkpoint_freq=200, **kwargs)
+    training = TrainingConfig(num_envs=8, eval_users=20, eval_freq=200, checkpoint_freq=200)
+    train_dqn(FEEDBACK, dqn=TINY, training=training, total_timesteps=400, seed=0, checkpoint_dir=tmp_path)
     assert (tmp_path / "step_400_replay_buffer.pkl").exists()
-    resumed = train(FEEDBACK, TINY, 800, resume=tmp_path, **kwargs)
+    resumed = train_dqn(resume=tmp_path, total_timesteps=800, checkpoint_dir=tmp_path)
     assert resumed.total_timesteps == 800
     assert list(resumed.learning_curve["env_steps"]) == [0, 200, 400, 600, 800]
+
+
+def test_resume_keeps_the_checkpoint_configuration(tmp_path: Path) -> None:
+    """Resuming with no configuration continues the checkpoint's own run (here: engagement rewards, 3-step)."""
+    config = EnvConfig(n_items=6, session_length=8, feedback="click", observation="feedback")
+    dqn = DQNConfig(**{**TINY.to_dict(), "train_reward": "engagement", "n_steps": 3})
+    training = TrainingConfig(num_envs=8, eval_users=20, eval_freq=0, checkpoint_freq=200, seed=5)
+    train_dqn(config, dqn=dqn, training=training, total_timesteps=400, checkpoint_dir=tmp_path)
+    resumed = train_dqn(resume=tmp_path, total_timesteps=600)
+    assert resumed.dqn_config == dqn and resumed.config == config and resumed.training.seed == 5
+    assert resumed.model.get_env().reward == "engagement"
+    assert resumed.model.n_steps == 3 and read_metadata(tmp_path / "step_400.zip")["dqn_config"]["n_steps"] == 3
+    resumed.save(tmp_path / "resumed.zip")
+    assert read_metadata(tmp_path / "resumed.zip")["dqn_config"] == dqn.to_dict()
+
+
+def test_resume_with_conflicting_configuration_names_the_fields(tmp_path: Path) -> None:
+    training = TrainingConfig(num_envs=8, eval_users=20, eval_freq=0, checkpoint_freq=200)
+    train_dqn(FEEDBACK, dqn=TINY, training=training, total_timesteps=200, checkpoint_dir=tmp_path)
+    other = DQNConfig(**{**TINY.to_dict(), "n_steps": 5, "gamma": 0.9})
+    with pytest.raises(ValueError, match=r"dqn\.gamma.*dqn\.n_steps"):
+        train_dqn(FEEDBACK, dqn=other, training=training, total_timesteps=400, resume=tmp_path)
 
 
 @pytest.mark.slow
@@ -193,10 +223,11 @@ def test_item_shared_network_learns_from_scratch_to_beat_bayes_greedy() -> None:
 
     run = RunConfig.from_yaml("item_shared_scratch")
     assert run.dqn.skip == "none"
-    agent = train(run.env, run.dqn, run.training.total_timesteps, seed=0, num_envs=run.training.num_envs, eval_freq=0)
+    agent = train_dqn(preset="item_shared_scratch", seed=0)
     assert agent.learning_curve["pct_oracle"].iloc[0] < 80
-    assert agent.evaluate(2_000, seed=HELD_OUT_SEED)["pct_oracle"] >= 96.4
-    table = evaluate({"dqn": agent, "bg": BayesGreedy(run.env)}, run.env, n_users=2_000, seed=HELD_OUT_SEED)
+    assert agent.evaluate(2_000, seed=0)["pct_oracle"] >= 96.4
+    table = evaluate({"dqn": agent, "bg": BayesGreedy(run.env)}, run.env, n_users=2_000, seed=0,
+                     stream=seeds.VALIDATION)
     assert paired_difference(table, "dqn", "bg", metric="expected_return")["ci_low"] > 0
 
 
@@ -207,8 +238,9 @@ def test_item_shared_preset_beats_bayes_greedy() -> None:
     from recbook.policies import BayesGreedy
 
     run = RunConfig.from_yaml("item_shared")
-    agent = train(run.env, run.dqn, run.training.total_timesteps, seed=0, num_envs=run.training.num_envs, eval_freq=0)
-    table = evaluate({"dqn": agent, "bg": BayesGreedy(run.env)}, run.env, n_users=2_000, seed=HELD_OUT_SEED)
+    agent = train_dqn(preset="item_shared", seed=0)
+    table = evaluate({"dqn": agent, "bg": BayesGreedy(run.env)}, run.env, n_users=2_000, seed=0,
+                     stream=seeds.VALIDATION)
     assert paired_difference(table, "dqn", "bg", metric="expected_return")["mean_difference"] > 0
 
 
@@ -216,12 +248,13 @@ def test_train_reward_engagement_reaches_the_replay_buffer() -> None:
     """train_reward="engagement": the replay buffer holds engagement probabilities, not 0/1 clicks."""
     config = EnvConfig(n_items=6, session_length=8, feedback="click", observation="feedback")
     dqn = DQNConfig(**{**TINY.to_dict(), "train_reward": "engagement", "n_steps": 1})
-    agent = train(config, dqn, total_timesteps=400, seed=0, num_envs=8, eval_users=20, eval_freq=0)
+    small = TrainingConfig(num_envs=8, eval_users=20, eval_freq=0)
+    agent = train_dqn(config, dqn=dqn, training=small, total_timesteps=400, seed=0)
     assert agent.model.get_env().reward == "engagement"
     stored = agent.model.replay_buffer.rewards[: agent.model.replay_buffer.size()].ravel()
     assert ((stored > 0) & (stored < 1)).mean() > 0.9  # probabilities; clicks would be 0 or 1
-    clicks = train(config, DQNConfig(**{**dqn.to_dict(), "train_reward": "observed"}), total_timesteps=400,
-                   seed=0, num_envs=8, eval_users=20, eval_freq=0)
+    clicks = train_dqn(config, dqn=DQNConfig(**{**dqn.to_dict(), "train_reward": "observed"}), training=small,
+                       total_timesteps=400, seed=0)
     assert set(np.unique(clicks.model.replay_buffer.rewards[: clicks.model.replay_buffer.size()])) <= {0.0, 1.0}
 
 

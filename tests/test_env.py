@@ -190,3 +190,71 @@ def test_config_round_trip():
     assert EnvConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="unknown environment parameter"):
         EnvConfig.from_dict({"n_item": 3})
+
+
+# -- users who leave (leave_rate, item_quality) --------------------------------------------------------------
+def test_leave_defaults_keep_the_original_setting() -> None:
+    config = EnvConfig()
+    assert config.leave_rate == 0.0 and config.item_quality is None and not config.has_quality
+    env = RecommendationEnv(observation="feedback")
+    assert env.observation_space.shape == (31,)
+    np.testing.assert_array_equal(env.unwrapped.item_quality, np.zeros(10))
+
+
+def test_users_leave_with_the_documented_probability() -> None:
+    quality = [0.0, 1.0, 0.5]
+    env = RecommendationEnv(n_items=3, session_length=1000, leave_rate=0.4, item_quality=quality)
+    lengths = {0: [], 1: [], 2: []}
+    for item in lengths:
+        for seed in range(300):
+            env.reset(seed=seed)
+            steps = 0
+            while True:
+                _, _, terminated, _, info = env.step(item)
+                steps += 1
+                if terminated:
+                    break
+            assert info["left"] or steps == 1000
+            lengths[item].append(steps)
+    assert min(lengths[1]) == 1000  # quality 1: nobody leaves
+    assert np.mean(lengths[0]) == pytest.approx(1 / 0.4, rel=0.15)  # geometric, p = 0.4
+    assert np.mean(lengths[2]) == pytest.approx(1 / 0.2, rel=0.15)
+
+
+def test_quality_is_observed_and_uniform_is_per_catalog() -> None:
+    env = RecommendationEnv(observation="feedback", leave_rate=0.3, item_quality="uniform", catalog_seed=4)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (41,)
+    np.testing.assert_allclose(obs[31:41], env.unwrapped.item_quality, rtol=1e-6)
+    view = env.layout.parse(obs)
+    np.testing.assert_allclose(view.quality, env.unwrapped.item_quality, rtol=1e-6)
+    same = EnvConfig(item_quality="uniform", catalog_seed=4).quality_vector
+    other = EnvConfig(item_quality="uniform", catalog_seed=5).quality_vector
+    np.testing.assert_array_equal(same, env.unwrapped.item_quality)
+    assert not np.allclose(same, other)
+    oracle = RecommendationEnv(observation="oracle", item_quality="uniform")
+    assert oracle.observation_space.shape == (51,)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"leave_rate": 1.5}, "leave_rate"), ({"leave_rate": -0.1}, "leave_rate"), ({"leave_rate": True}, "leave_rate"),
+     ({"item_quality": [0.5] * 9}, "item_quality"), ({"item_quality": [1.2] + [0.5] * 9}, "item_quality"),
+     ({"item_quality": "normal"}, "item_quality"), ({"catalog_seed": -3}, "catalog_seed")],
+)
+def test_bad_leave_parameters_name_themselves(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        EnvConfig(**kwargs)
+
+
+def test_batched_env_leaves_like_the_scalar_env_in_distribution() -> None:
+    from recbook.vector import RecommendationVectorEnv
+
+    venv = RecommendationVectorEnv(num_envs=4000, n_items=2, leave_rate=0.5, item_quality=[0.0, 0.8])
+    np.testing.assert_array_equal(venv.item_quality, [0.0, 0.8])
+    venv.reset(seed=0)
+    actions = np.repeat([0, 1], 2000)
+    _, _, terminated, _, info = venv.step(actions)
+    assert terminated[:2000].mean() == pytest.approx(0.5, abs=0.05)
+    assert terminated[2000:].mean() == pytest.approx(0.1, abs=0.03)
+    np.testing.assert_array_equal(info["left"], terminated)

@@ -105,3 +105,17 @@ def test_baseline_on_10000_users_is_fast() -> None:
     start = time.perf_counter()
     evaluate([policy], CONFIG, n_users=10_000, seed=0)
     assert time.perf_counter() - start < 1.0
+
+
+def test_rollout_stops_recommending_to_users_who_left() -> None:
+    from recbook.evaluation import rollout, sample_users
+    from recbook.policies import make_policy
+
+    config = EnvConfig(observation="feedback", leave_rate=0.5, item_quality="uniform")
+    users = sample_users(config, 300, seed=0)
+    result = rollout(make_policy("random", config, seed=0), config, users, seed=1)
+    made = (result.actions >= 0).sum(axis=1)
+    assert made.min() >= 1 and made.mean() < config.session_length / 2
+    for row, steps in zip(result.actions, made):
+        assert (row[:steps] >= 0).all() and (row[steps:] == -1).all()  # no recommendation after leaving
+    assert (result.engagement[result.actions == -1] == 0).all()

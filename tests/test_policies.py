@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from recbook import seeds
+
 from recbook.config import EnvConfig
 from recbook.evaluation import evaluate, paired_difference, rollout, sample_users
 from recbook.observations import ObservationLayout
@@ -176,6 +178,6 @@ def test_policy_stream_is_independent_of_users_with_the_same_seed():
     config = EnvConfig(n_items=50, observation="feedback")
     users = sample_users(config, 3, seed=7)
     gamma = ThompsonSampling(config, seed=7).np_random.standard_gamma(np.ones((3, 50)))
-    replay = np.random.default_rng(7).standard_gamma(np.ones((3, 50)))
+    replay = seeds.generator(7, seeds.TEST, "users").standard_gamma(np.ones((3, 50)))
     np.testing.assert_allclose(replay / replay.sum(axis=1, keepdims=True), users)  # the trap is real
     assert not np.allclose(gamma / gamma.sum(axis=1, keepdims=True), users)

@@ -13,10 +13,11 @@ from numpy.typing import NDArray
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
+from recbook import seeds
 from recbook.config import EnvConfig
-from recbook.evaluation import rollout
+from recbook.evaluation import score
 
-__all__ = ["LEARNING_CURVE_COLUMNS", "GreedyPredictor", "LearningCurveCallback", "CheckpointCallback", "oracle_mean"]
+__all__ = ["LEARNING_CURVE_COLUMNS", "GreedyPredictor", "LearningCurveCallback", "CheckpointCallback"]
 
 #: Columns of the learning curve, in order.
 LEARNING_CURVE_COLUMNS = [
@@ -50,19 +51,13 @@ class GreedyPredictor:
         return np.asarray(action), None
 
 
-def oracle_mean(config: EnvConfig, preferences: NDArray[np.float64]) -> float:
-    """Mean expected return of the oracle (greedy on ``p * m(count + 1)``, optimal) on ``preferences``."""
-    from recbook.policies import oracle_return
-
-    return float(np.mean(oracle_return(preferences, config)))
-
-
 class LearningCurveCallback(BaseCallback):
-    """Evaluate the greedy policy every ``eval_freq`` environment steps on fixed users; keep a tidy table.
+    """Evaluate the greedy policy every ``eval_freq`` environment steps on fixed VALIDATION users; keep a table.
 
-    Each row: ``env_steps``; ``mean_return`` (mean summed reward, clicks under click feedback);
-    ``mean_engagement`` (mean summed engagement probability, i.e. expected return — noise-free);
-    ``pct_oracle`` = 100 · mean_engagement / oracle's mean expected return on the same users; the current
+    Each point is :func:`recbook.evaluation.score` of the greedy policy on ``n_users`` users of ``(seed,
+    VALIDATION)`` — the same users, clicks and score as ``evaluate(..., stream=VALIDATION)``. Each row:
+    ``env_steps``; ``mean_return`` (mean summed reward, clicks under click feedback); ``mean_engagement`` (mean
+    summed engagement probability, i.e. expected return — noise-free); ``pct_oracle``; the current
     ``exploration_rate`` and ``learning_rate``; ``wall_time_s`` since training started; ``train_time_s``, the same
     minus time spent in these evaluations; and ``steps_per_s`` = env steps / ``train_time_s`` since the previous row
     (training throughput, evaluation excluded). Rows are also written to the SB3 logger (TensorBoard) under
@@ -70,9 +65,9 @@ class LearningCurveCallback(BaseCallback):
 
     Args:
         config: the environment configuration the model is trained on.
-        preferences: evaluation users, shape ``(K, n_items)`` — use a seed different from training's.
+        n_users: VALIDATION users per point.
         eval_freq: evaluate every this many environment steps (summed over parallel users).
-        seed: seed of the evaluation random stream (clicks).
+        seed: which VALIDATION users (and clicks).
         observation: observation mode the model reads (defaults to ``config.observation``).
         previous: rows from an earlier run being resumed (kept at the top of the table).
     """
@@ -80,7 +75,7 @@ class LearningCurveCallback(BaseCallback):
     def __init__(
         self,
         config: EnvConfig,
-        preferences: NDArray[np.float64],
+        n_users: int,
         eval_freq: int,
         seed: int = 0,
         observation: str | None = None,
@@ -90,11 +85,10 @@ class LearningCurveCallback(BaseCallback):
         if eval_freq < 1:
             raise ValueError(f"eval_freq must be >= 1, got {eval_freq}")
         self.config = config
-        self.preferences = np.asarray(preferences, dtype=np.float64)
+        self.n_users = int(n_users)
         self.eval_freq = int(eval_freq)
         self.seed = seed
         self.observation = observation or config.observation
-        self.oracle = oracle_mean(config, self.preferences)
         self.rows: list[dict[str, float]] = [] if previous is None else previous.to_dict("records")
         self._offset_wall = float(self.rows[-1]["wall_time_s"]) if self.rows else 0.0
         self._offset_train = float(self.rows[-1]["train_time_s"]) if self.rows else 0.0
@@ -135,19 +129,19 @@ class LearningCurveCallback(BaseCallback):
         began = time.perf_counter()
         wall = began - self._start
         train_time = wall - self._eval_time
-        result = rollout(GreedyPredictor(self.model, self.observation), self.config, self.preferences, seed=self.seed)
+        greedy = GreedyPredictor(self.model, self.observation)
+        result = score(greedy, self.config, self.n_users, self.seed, seeds.VALIDATION)
         self._eval_time += time.perf_counter() - began
         steps = int(self.num_timesteps)
         elapsed = train_time - self._last_train_time
         rate = (steps - self._last_steps) / elapsed if elapsed > 0 and steps > self._last_steps else float("nan")
         self._last_steps, self._last_train_time = steps, train_time
-        engagement = float(result.engagement.sum(axis=1).mean())
         optimizer = getattr(self.model.policy, "optimizer", None)
         row = {
             "env_steps": steps,
-            "mean_return": float(result.rewards.sum(axis=1).mean()),
-            "mean_engagement": engagement,
-            "pct_oracle": 100.0 * engagement / self.oracle,
+            "mean_return": result["mean_return"],
+            "mean_engagement": result["expected_return"],
+            "pct_oracle": result["pct_oracle"],
             "exploration_rate": float(getattr(self.model, "exploration_rate", float("nan"))),
             "learning_rate": float(optimizer.param_groups[0]["lr"]) if optimizer is not None else float("nan"),
             "wall_time_s": self._offset_wall + wall,

@@ -9,7 +9,7 @@ configuration, the :class:`DQNConfig`, seed, timesteps, observation mode and rec
 ``learning_curve.csv``. SB3 archives contain **pickles** (cloudpickle of the policy class and schedules): load only
 model files you trust.
 
-TensorBoard: ``train(..., tensorboard_log="runs/")`` writes SB3's event files to ``runs/DQN_1/`` (``DQN_2``, ... for
+TensorBoard: ``train_dqn(..., tensorboard_log="runs/")`` writes SB3's event files to ``runs/DQN_1/`` (``DQN_2``, ... for
 later runs); view them with ``tensorboard --logdir runs/``. Besides SB3's ``train/loss`` and
 ``rollout/exploration_rate`` they hold ``eval/pct_oracle``, ``eval/mean_return`` and ``time/env_steps_per_s``.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import warnings
 import zipfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -34,41 +34,60 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import LinearSchedule
 from torch.nn import functional as F
 
+from recbook import seeds
 from recbook.agents.callbacks import (
     LEARNING_CURVE_COLUMNS,
     CheckpointCallback,
     LearningCurveCallback,
     latest_checkpoint,
-    oracle_mean,
 )
 from recbook.agents.networks import SKIPS, ItemSharedDQNPolicy
+from recbook.agents.sb3 import REWARDS, SB3VecEnv
 from recbook.config import EnvConfig
-from recbook.evaluation import rollout, sample_users
-from recbook.vector import REWARDS, SB3VecEnv
+from recbook.evaluation import score
 
 __all__ = [
     "CONFIG_DIR",
-    "CURVE_SEED",
-    "HELD_OUT_SEED",
     "DQNAgent",
     "DQNConfig",
     "RecbookDQN",
     "RunConfig",
     "TrainingConfig",
+    "load_agent",
     "load_model",
-    "train",
+    "train_dqn",
+    "train_run",
     "train_from_config",
 ]
 
 #: The YAML presets shipped with the package (``original``, ``feedback_mlp``, ``item_shared``, ``click``).
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-#: Seed of the users the learning curve is measured on during training.
-CURVE_SEED = 777
-#: Seed of the held-out users the book reports final results on (never seen while training or tuning curves).
-HELD_OUT_SEED = 12345
 _METADATA = "recbook.json"
 _CURVE = "learning_curve.csv"
-_FORMAT = 1
+_FORMAT = 2
+
+
+#: DQNConfig fields passed to ``stable_baselines3.DQN`` unchanged (the rest are recbook's own switches).
+_SB3_ARGUMENTS = frozenset(
+    {
+        "buffer_size",
+        "learning_starts",
+        "batch_size",
+        "tau",
+        "gamma",
+        "train_freq",
+        "gradient_steps",
+        "n_steps",
+        "target_update_interval",
+        "exploration_fraction",
+        "exploration_initial_eps",
+        "exploration_final_eps",
+        "max_grad_norm",
+        "double_q",
+        "per_user_exploration",
+        "loss",
+    }
+)
 
 
 def _from_fields(cls: Any, data: dict[str, Any], section: str) -> Any:
@@ -185,29 +204,15 @@ class DQNConfig:
 
     @classmethod
     def sb3_defaults(cls) -> DQNConfig:
-        """Stable-Baselines3's default DQN (flat 64x64 MLP), as the original project trained it."""
-        return cls(
-            policy="mlp",
-            net_arch=[64, 64],
-            learning_rate=1e-4,
-            learning_rate_final=1e-4,
-            buffer_size=1_000_000,
-            learning_starts=100,
-            batch_size=32,
-            tau=1.0,
-            gamma=0.99,
-            train_freq=4,
-            gradient_steps=1,
-            n_steps=1,
-            target_update_interval=10_000,
-            exploration_fraction=0.1,
-            exploration_initial_eps=1.0,
-            exploration_final_eps=0.05,
-            max_grad_norm=10.0,
-            loss="huber",
-            double_q=False,
-            per_user_exploration=False,
-        )
+        """Stable-Baselines3's default DQN (flat 64x64 MLP), as the original project trained it.
+
+        The values live in one place, the ``dqn:`` section of the ``original`` preset.
+        """
+        return RunConfig.from_yaml("original").dqn
+
+    def sb3_kwargs(self) -> dict[str, Any]:
+        """The fields that are Stable-Baselines3 ``DQN`` constructor arguments, by SB3's names and values."""
+        return {name: value for name, value in asdict(self).items() if name in _SB3_ARGUMENTS}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary (the ``dqn:`` section of a YAML config)."""
@@ -231,8 +236,8 @@ class TrainingConfig:
     """Users stepped together. More users per call is faster but makes each gradient step see fewer new
     transitions per update; 16 is a good balance on one thread."""
     eval_users: int = 2_000
-    """Users in the learning-curve evaluation (drawn with :data:`CURVE_SEED`, disjoint in spirit from training
-    and from the held-out users of :data:`HELD_OUT_SEED`)."""
+    """VALIDATION users in each learning-curve point (``score(..., seed, VALIDATION)``): never trained on, and not
+    the TEST users of the book's final tables."""
     eval_freq: int = 10_000
     """Env steps between learning-curve points."""
     n_threads: int = 1
@@ -380,6 +385,7 @@ class DQNAgent:
         seed: training seed.
         total_timesteps: environment steps trained.
         num_envs: users stepped together during training.
+        training: the :class:`TrainingConfig` of the run.
         learning_curve: DataFrame with :data:`~recbook.agents.callbacks.LEARNING_CURVE_COLUMNS`.
     """
 
@@ -391,8 +397,10 @@ class DQNAgent:
         seed: int,
         num_envs: int,
         learning_curve: pd.DataFrame | None = None,
+        training: TrainingConfig | None = None,
     ) -> None:
         self.model = model
+        self.training = training if training is not None else TrainingConfig(seed=seed, num_envs=num_envs)
         self.config = config
         self.observation = config.observation
         self.dqn_config = dqn_config
@@ -425,14 +433,32 @@ class DQNAgent:
         with th.no_grad():
             return self.model.q_net(obs).cpu().numpy()
 
-    def evaluate(self, n_users: int = 2_000, seed: int = HELD_OUT_SEED) -> dict[str, float]:
-        """Mean expected return and % of oracle on ``n_users`` users from ``sample_users(config, n_users, seed)``."""
-        preferences = sample_users(self.config, n_users, seed)
-        result = rollout(self, self.config, preferences, seed=seed)
-        engagement = float(result.engagement.sum(axis=1).mean())
-        return {"mean_return": engagement, "pct_oracle": 100.0 * engagement / oracle_mean(self.config, preferences)}
+    @property
+    def name(self) -> str:
+        """Label in tables: ``dqn-<network>-seed<seed>``."""
+        return f"dqn-{self.dqn_config.policy.replace('_', '-')}-seed{self.seed}"
+
+    def action_probabilities(self, observation: Any, epsilon: float = 0.0) -> NDArray[np.float64]:
+        """Probability of each item, ``(K, n_items)``: the greedy action, mixed with uniform exploration.
+
+        ``epsilon = 0`` (default) is the greedy policy that ``predict`` follows; ``epsilon > 0`` gives the
+        epsilon-greedy policy ``(1 - epsilon) * one_hot(greedy) + epsilon / n_items``.
+        """
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0.0 <= epsilon <= 1.0:
+            raise ValueError(f"epsilon must be a number in [0, 1], got {epsilon!r}")
+        obs = np.asarray(observation, dtype=np.float32).reshape(-1, self.model.observation_space.shape[0])
+        actions, _ = self.predict(obs)
+        n_items = self.config.n_items
+        probabilities = np.full((obs.shape[0], n_items), epsilon / n_items)
+        probabilities[np.arange(obs.shape[0]), np.asarray(actions).reshape(-1)] += 1.0 - epsilon
+        return probabilities
+
+    def evaluate(self, n_users: int = 2_000, seed: int = 0, stream: str = seeds.VALIDATION) -> dict[str, float]:
+        """:func:`recbook.evaluation.score` of the greedy policy (VALIDATION users by default)."""
+        return score(self, self.config, n_users, seed, stream)
 
     def metadata(self) -> dict[str, Any]:
+        """What ``recbook.json`` holds: the whole run configuration, so that loading and resuming restore it."""
         from recbook import __version__
 
         return {
@@ -441,10 +467,16 @@ class DQNAgent:
             "env_config": self.config.to_dict(),
             "observation": self.observation,
             "dqn_config": self.dqn_config.to_dict(),
+            "training_config": asdict(self.training),
             "seed": self.seed,
             "total_timesteps": self.total_timesteps,
             "num_envs": self.num_envs,
         }
+
+    @property
+    def run_config(self) -> RunConfig:
+        """The :class:`RunConfig` this agent was trained with."""
+        return RunConfig(self.config, self.dqn_config, self.training)
 
     def save(self, path: str | Path) -> Path:
         """Write one zip: SB3's archive (no replay buffer) + ``recbook.json`` + ``learning_curve.csv``."""
@@ -502,6 +534,7 @@ def load_model(path: str | Path, config: EnvConfig | None = None, env: Any = Non
             if _CURVE in archive.namelist()
             else pd.DataFrame(columns=LEARNING_CURVE_COLUMNS)
         )
+    training = meta.get("training_config")
     return DQNAgent(
         model=model,
         config=trained,
@@ -509,14 +542,22 @@ def load_model(path: str | Path, config: EnvConfig | None = None, env: Any = Non
         seed=int(meta["seed"]),
         num_envs=int(meta["num_envs"]),
         learning_curve=curve,
+        training=TrainingConfig.from_dict(training) if training is not None else None,
     )
 
 
-def _make_model(env_config: EnvConfig, dqn: DQNConfig, env: SB3VecEnv, seed: int, tensorboard_log: str | None) -> RecbookDQN:
+def load_agent(path: str | Path, config: EnvConfig | None = None) -> DQNAgent:
+    """Load a trained agent saved by :meth:`DQNAgent.save` (``recbook.load_agent``); see :func:`load_model`."""
+    return load_model(path, config=config)
+
+
+def _make_model(run: RunConfig, env: SB3VecEnv, tensorboard_log: str | None) -> RecbookDQN:
+    env_config, dqn = run.env, run.dqn
     if dqn.policy == "item_shared":
         if env_config.observation != "feedback":
             raise ValueError(
-                "the item-shared network needs observation='feedback' (it reads revealed values); "
+                "the item-shared network reads the feedback observation: use "
+                "EnvConfig(observation='feedback'), or the flat MLP (preset='original' or DQNConfig(policy='mlp')); "
                 f"got observation={env_config.observation!r}"
             )
         policy: Any = ItemSharedDQNPolicy
@@ -532,116 +573,200 @@ def _make_model(env_config: EnvConfig, dqn: DQNConfig, env: SB3VecEnv, seed: int
         policy,
         env,
         learning_rate=learning_rate,
-        buffer_size=dqn.buffer_size,
-        learning_starts=dqn.learning_starts,
-        batch_size=dqn.batch_size,
-        tau=dqn.tau,
-        gamma=dqn.gamma,
-        train_freq=dqn.train_freq,
-        gradient_steps=dqn.gradient_steps,
-        n_steps=dqn.n_steps,
-        target_update_interval=dqn.target_update_interval,
-        exploration_fraction=dqn.exploration_fraction,
-        exploration_initial_eps=dqn.exploration_initial_eps,
-        exploration_final_eps=dqn.exploration_final_eps,
-        max_grad_norm=dqn.max_grad_norm,
-        double_q=dqn.double_q,
-        per_user_exploration=dqn.per_user_exploration,
-        loss=dqn.loss,
         policy_kwargs=policy_kwargs,
         tensorboard_log=tensorboard_log,
-        seed=seed,
+        seed=seeds.derive_seed(run.training.seed, seeds.TRAIN, "training"),
         device="cpu",
+        **dqn.sb3_kwargs(),
     )
 
 
-def train(
-    env_config: EnvConfig,
-    dqn_config: DQNConfig | None = None,
-    total_timesteps: int = 150_000,
-    seed: int = 0,
+def _resolve_checkpoint(resume: str | Path) -> Path:
+    path = Path(resume)
+    if path.is_dir():
+        found = latest_checkpoint(path)
+        if found is None:
+            raise FileNotFoundError(f"resume: no checkpoint step_*.zip in {path}")
+        return found
+    if not path.is_file():
+        raise FileNotFoundError(f"resume: no checkpoint file {path}")
+    return path
+
+
+def _conflicts(saved: dict[str, Any], given: dict[str, Any], section: str) -> list[str]:
+    return [f"{section}.{key}: checkpoint {saved[key]!r} != given {given[key]!r}" for key in saved if saved[key] != given.get(key)]
+
+
+def train_run(
+    run: RunConfig | None = None,
     *,
-    num_envs: int = 16,
-    eval_users: int = 2_000,
-    eval_freq: int = 10_000,
-    n_threads: int = 1,
+    total_timesteps: int | None = None,
     progress_bar: bool = False,
     tensorboard_log: str | Path | None = None,
     checkpoint_dir: str | Path | None = None,
-    checkpoint_freq: int | None = None,
     resume: str | Path | None = None,
     callbacks: list[BaseCallback] | None = None,
     verbose: int = 0,
 ) -> DQNAgent:
-    """Train a DQN on ``env_config`` for ``total_timesteps`` environment steps; return the :class:`DQNAgent`.
+    """Train the DQN a :class:`RunConfig` describes; return the :class:`DQNAgent`. (:func:`train_dqn` is the
+    friendlier front door: presets, overrides and defaults.)
 
     Args:
-        env_config: the environment (its ``observation`` is what the agent sees).
-        dqn_config: hyperparameters (default :class:`DQNConfig`, tuned for the item-shared network).
-        total_timesteps: environment steps, summed over the ``num_envs`` parallel users.
-        seed: seeds training users, network initialisation and exploration; same seed ⇒ same model.
-        num_envs: users stepped together (:class:`recbook.vector.SB3VecEnv`).
-        eval_users, eval_freq: learning-curve users (seed :data:`CURVE_SEED`) and spacing in env steps;
-            ``eval_freq=0`` records only the first and last point.
-        n_threads: ``torch.set_num_threads`` (1 is fastest for these networks; the machine is shared).
+        run: environment, DQN and training configuration. With ``resume`` it may be ``None``: the checkpoint's
+            own configuration is used. A ``run`` that differs from the checkpoint's raises ``ValueError`` naming
+            every conflicting field (only ``training.total_timesteps`` may differ).
+        total_timesteps: overrides ``run.training.total_timesteps`` (with ``resume``: the total to reach).
         progress_bar: SB3's progress bar (needs ``tqdm`` and ``rich``).
         tensorboard_log: directory for TensorBoard event files (``<dir>/DQN_<i>/``), or ``None``.
-        checkpoint_dir, checkpoint_freq: save a resumable checkpoint (model + replay buffer) every
-            ``checkpoint_freq`` env steps into ``checkpoint_dir``.
-        resume: a checkpoint zip (or a checkpoint directory: its latest) to continue from; training continues until
-            ``total_timesteps`` steps in all, with the same schedules.
+        checkpoint_dir: where resumable checkpoints (model + replay buffer) go every
+            ``run.training.checkpoint_freq`` env steps.
+        resume: a checkpoint zip, or a checkpoint directory (its latest), to continue from with the same schedules.
         callbacks: extra SB3 callbacks.
         verbose: SB3 verbosity.
     """
-    th.set_num_threads(n_threads)
-    dqn_config = dqn_config if dqn_config is not None else DQNConfig()
-    env = SB3VecEnv(env_config, num_envs, seed=seed, reward=dqn_config.train_reward)
+    previous: DQNAgent | None = None
+    checkpoint: Path | None = None
+    if resume is not None:
+        checkpoint = _resolve_checkpoint(resume)
+        meta = read_metadata(checkpoint)
+        if "training_config" not in meta:
+            raise ValueError(f"resume: {checkpoint} holds no training configuration (saved by recbook < 0.2)")
+        saved = RunConfig.from_dict(
+            {"env": meta["env_config"], "dqn": meta["dqn_config"], "training": meta["training_config"]}
+        )
+        if run is not None:
+            given, kept = run.to_dict(), saved.to_dict()
+            conflicts = []
+            for section in ("env", "dqn", "training"):
+                conflicts += _conflicts(kept[section], given[section], section)
+            conflicts = [c for c in conflicts if not c.startswith("training.total_timesteps")]
+            if conflicts:
+                raise ValueError("resume: the configuration differs from the checkpoint's: " + "; ".join(conflicts))
+        run = RunConfig(saved.env, saved.dqn, replace(saved.training, total_timesteps=(run or saved).training.total_timesteps))
+    if run is None:
+        raise ValueError("run is required unless resuming from a checkpoint")
+    if total_timesteps is not None:
+        run = RunConfig(run.env, run.dqn, replace(run.training, total_timesteps=int(total_timesteps)))
+    training = run.training
+    th.set_num_threads(training.n_threads)
+    env = SB3VecEnv(run.env, training.num_envs, seed=training.seed, reward=run.dqn.train_reward)
     log_dir = str(tensorboard_log) if tensorboard_log is not None else None
     previous_curve = None
-    if resume is not None:
-        resume_path = Path(resume)
-        if resume_path.is_dir():
-            found = latest_checkpoint(resume_path)
-            if found is None:
-                raise FileNotFoundError(f"no checkpoint step_*.zip in {resume_path}")
-            resume_path = found
-        previous = load_model(resume_path, config=env_config, env=env)
+    if checkpoint is not None:
+        # A resumed run keeps checkpointing where it was checkpointing.
+        checkpoint_dir = checkpoint_dir if checkpoint_dir is not None else checkpoint.parent
+        previous = load_model(checkpoint, config=run.env, env=env)
         model = previous.model
         model.tensorboard_log = log_dir
-        buffer = resume_path.with_name(resume_path.stem + "_replay_buffer.pkl")
+        buffer = checkpoint.with_name(checkpoint.stem + "_replay_buffer.pkl")
         if buffer.exists():
             model.load_replay_buffer(buffer)
         previous_curve = previous.learning_curve if len(previous.learning_curve) else None
     else:
-        model = _make_model(env_config, dqn_config, env, seed, log_dir)
+        model = _make_model(run, env, log_dir)
     if verbose:
         model.verbose = verbose
-    preferences = sample_users(env_config, eval_users, CURVE_SEED)
     curve = LearningCurveCallback(
-        env_config, preferences, eval_freq or max(total_timesteps, 1), seed=CURVE_SEED, previous=previous_curve
+        run.env,
+        training.eval_users,
+        training.eval_freq or max(training.total_timesteps, 1),
+        seed=training.seed,
+        previous=previous_curve,
     )
-    agent = DQNAgent(model, env_config, dqn_config, seed, num_envs)
+    agent = DQNAgent(model, run.env, run.dqn, training.seed, training.num_envs, training=training)
     all_callbacks: list[BaseCallback] = [curve, *(callbacks or [])]
-    if checkpoint_freq:
+    if training.checkpoint_freq:
         if checkpoint_dir is None:
-            raise ValueError("checkpoint_freq needs checkpoint_dir")
+            raise ValueError("training.checkpoint_freq needs checkpoint_dir")
 
         def save_checkpoint(path: Path) -> Path:
             agent.learning_curve = curve.learning_curve
             return agent.save(path)
 
-        all_callbacks.append(CheckpointCallback(save_checkpoint, checkpoint_dir, checkpoint_freq))
-    remaining = total_timesteps - model.num_timesteps
+        all_callbacks.append(CheckpointCallback(save_checkpoint, checkpoint_dir, training.checkpoint_freq))
+    remaining = training.total_timesteps - model.num_timesteps
     if remaining > 0:
         model.learn(
             total_timesteps=remaining,
             callback=all_callbacks,
             progress_bar=progress_bar,
-            reset_num_timesteps=resume is None,
+            reset_num_timesteps=checkpoint is None,
             tb_log_name="DQN",
         )
     agent.learning_curve = curve.learning_curve
     return agent
+
+
+def train_dqn(
+    config: EnvConfig | None = None,
+    preset: str | Path | None = None,
+    *,
+    dqn: DQNConfig | None = None,
+    training: TrainingConfig | None = None,
+    total_timesteps: int | None = None,
+    seed: int | None = None,
+    resume: str | Path | None = None,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_freq: int | None = None,
+    progress_bar: bool = False,
+    tensorboard_log: str | Path | None = None,
+    callbacks: list[BaseCallback] | None = None,
+    verbose: int = 0,
+) -> DQNAgent:
+    """Train a DQN recommender: ``recbook.train_dqn(EnvConfig(observation="feedback"), preset="item_shared")``.
+
+    Where each setting comes from, later winning: :class:`DQNConfig` / :class:`TrainingConfig` defaults; the
+    ``preset`` (a name from ``recbook/configs/`` or a YAML path: its env, dqn and training sections); then the
+    explicit arguments — ``config`` (the environment), ``dqn``, ``training``, and ``total_timesteps``, ``seed``,
+    ``checkpoint_freq``, which override single training fields.
+
+    ``resume`` (a checkpoint zip or directory) with no other configuration continues the checkpoint's own run
+    (environment, DQN and training configuration) up to ``total_timesteps``; any configuration passed along that
+    conflicts with the checkpoint raises ``ValueError`` naming the fields.
+
+    The defaults train the item-shared network, which reads the feedback observation; with the default
+    ``EnvConfig()`` (counts) this fails at once, saying what to change.
+    """
+    if resume is not None and preset is None and config is None and dqn is None and training is None:
+        if seed is not None or checkpoint_freq is not None:
+            raise ValueError("resume: seed and checkpoint_freq come from the checkpoint; do not pass them")
+        return train_run(
+            None,
+            total_timesteps=total_timesteps,
+            resume=resume,
+            checkpoint_dir=checkpoint_dir,
+            progress_bar=progress_bar,
+            tensorboard_log=tensorboard_log,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+    run = RunConfig.from_yaml(preset) if preset is not None else RunConfig(EnvConfig(), DQNConfig(), TrainingConfig())
+    env_config = config if config is not None else run.env
+    if not isinstance(env_config, EnvConfig):
+        raise ValueError(f"config must be an EnvConfig, got {type(env_config).__name__}")
+    training_config = training if training is not None else run.training
+    changes: dict[str, Any] = {}
+    if total_timesteps is not None:
+        changes["total_timesteps"] = int(total_timesteps)
+    if seed is not None:
+        changes["seed"] = seeds.validate_seed(seed)
+    if checkpoint_freq is not None:
+        changes["checkpoint_freq"] = int(checkpoint_freq)
+    run = RunConfig(env_config, dqn if dqn is not None else run.dqn, replace(training_config, **changes))
+    if run.dqn.policy == "item_shared" and run.env.observation != "feedback":
+        raise ValueError(
+            f"the item-shared network reads the feedback observation, but config.observation is "
+            f"{run.env.observation!r}: pass EnvConfig(observation='feedback'), or preset='original' for the flat MLP"
+        )
+    return train_run(
+        run,
+        progress_bar=progress_bar,
+        tensorboard_log=tensorboard_log,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
 
 
 def train_from_config(
@@ -661,26 +786,18 @@ def train_from_config(
     ``training:`` section. Checkpoints (if ``training.checkpoint_freq`` is set) go to ``<output stem>_checkpoints/``.
     """
     run = RunConfig.from_yaml(config_path)
-    training = run.training
-    steps = training.total_timesteps if total_timesteps is None else int(total_timesteps)
-    run_seed = training.seed if seed is None else int(seed)
+    run_seed = run.training.seed if seed is None else int(seed)
     name = resolve_config(config_path).stem
     output = Path(output) if output is not None else Path("models") / f"{name}_seed{run_seed}.zip"
     if output.suffix != ".zip":
         output = output.with_name(output.name + ".zip")
-    agent = train(
-        run.env,
-        run.dqn,
-        steps,
-        run_seed,
-        num_envs=training.num_envs,
-        eval_users=training.eval_users,
-        eval_freq=training.eval_freq,
-        n_threads=training.n_threads,
+    agent = train_dqn(
+        preset=config_path,
+        total_timesteps=total_timesteps,
+        seed=run_seed,
         progress_bar=progress_bar,
         tensorboard_log=tensorboard_log,
-        checkpoint_dir=output.with_name(output.stem + "_checkpoints") if training.checkpoint_freq else None,
-        checkpoint_freq=training.checkpoint_freq,
+        checkpoint_dir=output.with_name(output.stem + "_checkpoints") if run.training.checkpoint_freq else None,
         resume=resume,
     )
     path = agent.save(output)

