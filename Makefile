@@ -1,7 +1,7 @@
 # recbook: build the book, run every check, open the notebooks.
 #
 #   make book   install (first time only), then build the HTML book into _build/html/index.html
-#   make test   install, then unit tests + nbval over every chapter + the headless-browser check
+#   make test   install (Chromium too, as root), then unit tests + nbval over every chapter + the browser check
 #   make lab    install, then JupyterLab on book/
 #   make clean  remove _build/
 #
@@ -29,7 +29,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 JB_BUILD := $(BIN)/jupyter-book build . --all -W -n --keep-going
 
-.PHONY: help install book test test-unit test-notebooks test-browser lab clean
+.PHONY: help install browser book test test-unit test-notebooks test-browser lab clean
 
 help:
 	@sed -n '3,7p' Makefile | sed 's/^# *//'
@@ -51,9 +51,22 @@ book: $(STAMP)
 	$(JB_BUILD)
 	@echo "open _build/html/index.html"
 
+# The browser test drives Debian's Chromium (Playwright never downloads a browser). As root with apt-get,
+# install it; otherwise say in one line what to run.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+	    echo "make test needs Chromium at $(CHROMIUM): run 'sudo apt-get install chromium chromium-driver' (or 'make test-unit test-notebooks' without the browser check)"; \
+	    exit 1; \
+	fi
+
 # One pytest run: unit tests, nbval over every chapter (strict output comparison; executed with
 # cwd = book/ in this venv's kernel), and the browser test (which builds the book itself).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest tests book \
 	    --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
@@ -64,7 +77,7 @@ test-unit: $(STAMP)
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest book --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-test-browser: $(STAMP)
+test-browser: $(STAMP) browser
 	$(BIN)/python -m pytest tests/test_book_browser.py
 
 # JupyterLab refuses to start as root (containers, CI machines) unless told --allow-root.

@@ -23,7 +23,7 @@ from scipy import stats
 
 from recbook import seeds
 from recbook.config import EnvConfig
-from recbook.metrics import pct_oracle, session_metrics
+from recbook.metrics import METRIC_COLUMNS, pct_oracle, session_metrics
 from recbook.users import sample_preferences
 from recbook.vector import RecommendationVectorEnv, validate_actions
 
@@ -32,6 +32,7 @@ __all__ = [
     "Rollout",
     "sample_users",
     "rollout",
+    "run_policy",
     "score",
     "METRIC_COLUMNS",
     "evaluate",
@@ -128,19 +129,6 @@ def rollout(
     return Rollout(preferences=env.preferences.copy(), actions=actions, rewards=rewards, engagement=engagement)
 
 
-#: Per-session columns of :func:`evaluate`'s table (after ``policy`` and ``user``).
-METRIC_COLUMNS: tuple[str, ...] = (
-    "return",
-    "expected_return",
-    "oracle_return",
-    "pct_oracle",
-    "regret",
-    "engagement_rate",
-    "coverage",
-    "entropy",
-    "gini",
-    "repeat_rate",
-)
 
 
 def _policy_name(policy: Any, index: int) -> str:
@@ -158,16 +146,20 @@ def _check_config(policy: Any, name: str, config: EnvConfig) -> None:
         )
 
 
-def _run(
+def run_policy(
     policy: PredictsActions,
     name: str,
     config: EnvConfig,
     preferences: NDArray[np.float64],
     seed: int,
     stream: str,
-    deterministic: bool,
+    deterministic: bool = True,
 ) -> Rollout:
-    """One policy on ``preferences`` with the click stream and policy coins of ``(seed, stream)``."""
+    """One policy named ``name`` on ``preferences`` with the clicks and policy coins of ``(seed, stream)``.
+
+    What :func:`evaluate` and :func:`score` run for each policy: a policy with a ``reset(seed)`` method is
+    re-seeded from ``(seed, stream, "policy", name)``, and the clicks come from ``(seed, stream, "clicks")``.
+    """
     if callable(getattr(policy, "reset", None)) and hasattr(policy, "np_random"):
         policy.reset(seeds.derive_seed(seed, stream, "policy", name))
     click_seed = seeds.derive_seed(seed, stream, "clicks")
@@ -196,7 +188,7 @@ def score(
     _check_config(policy, name, config)
     preferences = sample_users(config, n_users, seed, stream)
     oracle = oracle_return(preferences, config)
-    result = _run(policy, name, config, preferences, seed, stream, deterministic)
+    result = run_policy(policy, name, config, preferences, seed, stream, deterministic)
     expected = result.engagement.sum(axis=1)
     return {
         "mean_return": float(result.rewards.sum(axis=1).mean()),
@@ -232,7 +224,7 @@ def evaluate(
             :data:`~recbook.seeds.VALIDATION` (choices).
 
     Returns:
-        A ``DataFrame`` with columns ``policy``, ``user`` and :data:`METRIC_COLUMNS`. ``oracle_return`` is the
+        A ``DataFrame`` with columns ``policy``, ``user`` and :data:`recbook.metrics.METRIC_COLUMNS`. ``oracle_return`` is the
         optimal *expected* return of that user (sum of the ``T`` largest marginals ``p[a] m(k)``, which the greedy
         :class:`~recbook.policies.Oracle` attains), and ``pct_oracle`` and ``regret`` compare it with the
         policy's ``expected_return`` (sum of engagement probabilities) — not with the clicks — so they are
@@ -259,7 +251,7 @@ def evaluate(
     oracle = oracle_return(preferences, config)
     frames = []
     for name, policy in named:
-        result = _run(policy, name, config, preferences, seed, stream, deterministic)
+        result = run_policy(policy, name, config, preferences, seed, stream, deterministic)
         columns = session_metrics(
             result.actions, result.rewards, result.engagement, oracle, config.n_items, entropy_base=entropy_base
         )
@@ -350,8 +342,8 @@ def summarize(
             "pct_oracle_ci_low": pct_low,
             "pct_oracle_ci_high": pct_high,
         }
-        for column in ("expected_return", "regret", "engagement_rate", "coverage", "entropy", "gini", "repeat_rate"):
-            if column in group:
+        for column in METRIC_COLUMNS:
+            if column not in row and column not in ("return", "oracle_return", "pct_oracle") and column in group:
                 row[column] = group[column].mean()
         rows.append(row)
     return pd.DataFrame(rows).set_index("policy")

@@ -38,6 +38,7 @@ __all__ = [
     "gini",
     "repeat_rate",
     "session_metrics",
+    "METRIC_COLUMNS",
 ]
 
 
@@ -165,6 +166,21 @@ def repeat_rate(actions: ArrayLike, n_items: int) -> NDArray[np.float64]:
     return (made - (counts > 0).sum(axis=1)) / made
 
 
+#: The per-session metrics, by name, in the order of :func:`session_metrics` and of ``evaluate``'s columns.
+METRIC_COLUMNS: tuple[str, ...] = (
+    "return",
+    "expected_return",
+    "oracle_return",
+    "pct_oracle",
+    "regret",
+    "engagement_rate",
+    "coverage",
+    "entropy",
+    "gini",
+    "repeat_rate",
+)
+
+
 def session_metrics(
     actions: ArrayLike,
     rewards: ArrayLike,
@@ -179,7 +195,7 @@ def session_metrics(
     """
     expected = session_return(engagement)
     counts = recommendation_counts(actions, n_items)
-    return {
+    metrics = {
         "return": session_return(rewards),
         "expected_return": expected,
         "oracle_return": np.asarray(oracle_return, dtype=np.float64),
@@ -191,3 +207,4 @@ def session_metrics(
         "gini": gini(counts),
         "repeat_rate": repeat_rate(actions, n_items),
     }
+    return {name: metrics[name] for name in METRIC_COLUMNS}

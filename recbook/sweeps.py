@@ -20,6 +20,7 @@ import pandas as pd
 
 from recbook.config import EnvConfig
 from recbook.evaluation import evaluate
+from recbook.metrics import pct_oracle
 from recbook.policies import make_policy
 
 __all__ = ["SWEEPS", "BAND_POLICIES", "sweep", "reachable_band", "main"]
@@ -81,7 +82,7 @@ def sweep(
                     "return": returns.mean(),
                     "return_se": returns.std(ddof=1) / np.sqrt(len(returns)),
                     "oracle_return": oracle.mean(),
-                    "pct_oracle": 100.0 * ratio,
+                    "pct_oracle": pct_oracle(expected, oracle),
                     "pct_oracle_se": 100.0 * linearised.std(ddof=1) / np.sqrt(len(returns)),
                 }
             )

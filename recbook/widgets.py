@@ -35,8 +35,10 @@ from matplotlib.ticker import MaxNLocator
 from numpy.typing import NDArray
 
 from recbook.config import EnvConfig
-from recbook.evaluation import rollout, sample_users
-from recbook.metrics import percent_of_oracle
+from recbook import seeds
+from recbook.evaluation import rollout, run_policy, sample_users
+from recbook.metrics import pct_oracle, recommendation_counts, session_return
+from recbook.plots import preference_rank_by_step
 from recbook.response import DECAYS, FEEDBACKS, DecayModel
 from recbook.users import sample_preferences, validate_alpha
 
@@ -242,7 +244,8 @@ def alpha_explorer(
         alphas: the α values, one panel each (positive, at most :data:`MAX_PANELS`).
         n_items: number of items (2..50).
         n_users: users per panel (1..20).
-        seed: seed of the draws; every panel uses ``np.random.default_rng(seed)``.
+        seed: which users: every panel draws them from ``seeds.generator(seed, TEST, "users")``, so the panels
+            differ only by α.
         start: the α shown first (must be in ``alphas``; ``None`` for the first).
         dpi: resolution of the PNG panels.
     """
@@ -253,7 +256,7 @@ def alpha_explorer(
     ranks = np.arange(1, n_items + 1)
 
     def draw(fig: Figure, alpha: float) -> None:
-        rng = np.random.default_rng(seed)
+        rng = seeds.generator(seed, seeds.TEST, "users")
         preferences = sample_preferences(rng, validate_alpha(alpha, n_items), size=n_users)
         left, right = fig.subplots(1, 2, width_ratios=(1.1, 1.0))
         sns.heatmap(
@@ -305,9 +308,7 @@ def _oracle_counts(
     from recbook.policies import Oracle  # policies depend on the simulator only; import late to keep this light
 
     result = rollout(Oracle(config), config, preferences)
-    counts = np.zeros_like(preferences, dtype=np.int64)
-    np.add.at(counts, (np.arange(len(preferences))[:, None], result.actions), 1)
-    return counts, result.rewards.sum(axis=1)
+    return recommendation_counts(result.actions, config.n_items), session_return(result.engagement)
 
 
 def decay_explorer(
@@ -340,18 +341,18 @@ def decay_explorer(
     session_length = _check_int("session_length", session_length, 1, 100)
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise ValueError(f"alpha must be a positive number, got {alpha!r}")
-    alpha_vector = validate_alpha(alpha, n_items)
+    validate_alpha(alpha, n_items)
     _check_dpi(dpi)
-    user = sample_preferences(np.random.default_rng(seed), alpha_vector)
-    user = -np.sort(-user)  # item 0 is the favourite, so the bars read from favourite down
     k = np.arange(1, session_length + 1)
     harmonic = EnvConfig(n_items=n_items, session_length=session_length, alpha=float(alpha), decay="harmonic")
+    user = -np.sort(-sample_users(harmonic, 1, seed)[0])  # item 0 is the favourite: bars read from favourite down
     harmonic_counts, harmonic_return = _oracle_counts(user[None], harmonic)
-    rows = []
+    # Every panel's oracle, computed once: draw() below only reads it, so panels can be drawn in any order.
+    oracle = {rate: _oracle_counts(user[None], harmonic.replace(decay="geometric", decay_rate=rate)) for rate in grid}
 
     def draw(fig: Figure, rate: float) -> None:
         geometric = harmonic.replace(decay="geometric", decay_rate=rate)
-        counts, total = _oracle_counts(user[None], geometric)
+        counts, total = oracle[rate]
         left, right = fig.subplots(1, 2)
         curves = pd.DataFrame(
             {
@@ -386,16 +387,17 @@ def decay_explorer(
         )
         right.yaxis.set_major_locator(MaxNLocator(integer=True))
         right.legend(title=None, loc="upper right")
-        rows.append(
+
+    data = pd.DataFrame(
+        [
             {"decay_rate": rate, "distinct_items": int((counts[0] > 0).sum()), "oracle_return": float(total[0])}
-        )
+            for rate, (counts, total) in oracle.items()
+        ]
+    )
+    return _panel_explorer(grid, draw, "geometric decay rate", figsize=(10.5, 3.8), dpi=dpi, start=start, data=data)
 
-    explorer = _panel_explorer(grid, draw, "geometric decay rate", figsize=(10.5, 3.8), dpi=dpi, start=start)
-    explorer.data = pd.DataFrame(rows)
-    return explorer
 
-
-# -- chapter 7: the playground ----------------------------------------------------------------------------------------
+# -- chapter 10: the playground ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SessionSummary:
     """What a policy did for a batch of users, next to the oracle on the same users.
@@ -425,9 +427,9 @@ class SessionSummary:
 def simulate_session(policy: str, config: EnvConfig, n_users: int = 300, seed: int = 0) -> SessionSummary:
     """Run ``policy`` and the oracle on the same ``n_users`` users (common random numbers) and summarise.
 
-    Users come from :func:`recbook.evaluation.sample_users` with ``seed``; the policy's generator and the click
-    draws get their own streams derived from ``seed``, so the summary is reproducible and the policy's random
-    draws are independent of the users'.
+    The users, clicks and policy coins are those of ``evaluate({policy: ...}, config, n_users, seed)``
+    (:mod:`recbook.seeds` streams), so the summary is reproducible and agrees with the chapters' tables; the policy's
+    random draws are independent of the users'.
     """
     from recbook.policies import POLICIES, Oracle, make_policy
 
@@ -437,25 +439,17 @@ def simulate_session(policy: str, config: EnvConfig, n_users: int = 300, seed: i
         raise ValueError(f"config must be an EnvConfig, got {type(config).__name__}")
     n_users = _check_int("n_users", n_users, 1, 100_000)
     users = sample_users(config, n_users, seed)
-    # Independent streams for the policy and the clicks. Seeding the policy with the users' own seed would be a
-    # leak: Thompson sampling draws Gamma variates with the prior's shapes, exactly as the Dirichlet sampler
-    # did, so its first "posterior sample" would *be* each user.
-    policy_seed, click_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
-    result = rollout(make_policy(policy, config, seed=policy_seed), config, users, seed=click_seed)
-    best = rollout(Oracle(config), config, users, seed=click_seed)
+    result = run_policy(make_policy(policy, config), policy, config, users, seed, seeds.TEST)
+    best = run_policy(Oracle(config), "oracle", config, users, seed, seeds.TEST)
     # Rank the expected engagement, not the clicks: the oracle is the best policy in expectation.
-    mean_return = float(result.engagement.sum(axis=1).mean())
-    oracle_return = float(best.engagement.sum(axis=1).mean())
-    percent = float(percent_of_oracle(mean_return, oracle_return))
-    rank_of_item = np.argsort(np.argsort(-users, axis=1, kind="stable"), axis=1, kind="stable")
-    ranks = np.take_along_axis(rank_of_item, result.actions, axis=1)
-    rank_share = np.stack([(ranks == r).mean(axis=0) for r in range(config.n_items)])
+    expected, oracle = session_return(result.engagement), session_return(best.engagement)
+    rank_share = preference_rank_by_step(result.actions, users)
     return SessionSummary(
         policy=policy,
         config=config,
-        mean_return=mean_return,
-        oracle_return=oracle_return,
-        percent_of_oracle=percent,
+        mean_return=float(expected.mean()),
+        oracle_return=float(oracle.mean()),
+        percent_of_oracle=pct_oracle(expected, oracle),
         step_reward=result.engagement.mean(axis=0),
         oracle_step_reward=best.engagement.mean(axis=0),
         rank_share=rank_share,
@@ -547,7 +541,7 @@ def playground(
     seed: int = 0,
     dpi: int = 80,
 ) -> Playground:
-    """Chapter 7's live dashboard for JupyterLab: move a control, a new batch of users is simulated.
+    """Chapter 10's live dashboard for JupyterLab: move a control, a new batch of users is simulated.
 
     Controls: the policy, the feedback (expected engagement or clicks), the decay model, α (log scale), the
     geometric decay rate, ``n_items`` and ``session_length``. Sliders update when released, so the kernel is not
@@ -622,7 +616,7 @@ def playground_panels(
     start: float | None = None,
     dpi: int = 80,
 ) -> PanelExplorer:
-    """Chapter 7's static playground: every policy against the oracle, one panel per α, switched in the browser.
+    """Chapter 10's static playground: every policy against the oracle, one panel per α, switched in the browser.
 
     Each panel shows, for the α of the slider, the percent of oracle of each policy (left) and the mean reward
     per step of each policy and of the oracle (right), all on the same ``n_users`` users. The numbers behind the

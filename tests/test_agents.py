@@ -270,3 +270,23 @@ def test_click_presets_differ_only_in_train_reward() -> None:
     observed.dqn.train_reward = "engagement"
     assert observed == engagement
     assert engagement.env.feedback == "click" and engagement.dqn.skip == "none"
+
+
+@pytest.mark.parametrize("feedback", ["expected", "click"])
+def test_item_features_agree_with_the_numpy_bayes_greedy_posterior(feedback: str) -> None:
+    """The torch features and recbook.policies.BayesGreedy compute the same posterior-mean next value."""
+    from recbook.agents.networks import ItemFeatures
+    from recbook.policies import BayesGreedy
+
+    config = EnvConfig(n_items=8, session_length=12, feedback=feedback, observation="feedback")
+    obs = np.concatenate([_observations(config, n_users=64, steps=s, seed=s) for s in (1, 4, 9)])
+    policy = BayesGreedy(config)
+    view = policy.layout.parse(obs)
+    expected = policy._next_value(view, policy._posterior_mean(view))
+    with th.no_grad():
+        _, _, _, next_value = ItemFeatures(config)(th.as_tensor(obs))
+    np.testing.assert_allclose(next_value.numpy(), expected, rtol=1e-4, atol=1e-6)
+    # and so the greedy choices agree wherever the best item is not a near-tie
+    top2 = np.sort(expected, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 1e-4
+    np.testing.assert_array_equal(next_value.numpy().argmax(axis=1)[clear], expected.argmax(axis=1)[clear])

@@ -125,8 +125,7 @@ class DQNConfig:
     buffer_size: int = 50_000
     """Replay capacity in transitions (a third of a 150k-step run). Small on purpose — once epsilon reaches 0 the
     last 50k transitions come from the (near-)greedy policy, so the n-step targets of the final, precise phase
-    carry no exploration bias. Measured over three seeds: all beat Bayes-greedy with 50k; with 150k one seed
-    only tied it."""
+    carry no exploration bias."""
     learning_starts: int = 5_000
     """Env steps of (exploratory) data before the first gradient step — 250 sessions, enough for a first batch
     that is not dominated by a handful of users. (SB3's default is 100.)"""
@@ -143,19 +142,15 @@ class DQNConfig:
     """Train after every batched env step (one step of ``num_envs`` users)."""
     gradient_steps: int = 1
     """Gradient steps per batched env step — with 16 users per step, one update per 16 transitions, about 9k
-    updates of 512 transitions in a 150k-step run (each transition is replayed ~30 times) — about 1.5 CPU-minutes
-    on one thread. Doubling it (or the batch) cost twice the time and measured no better."""
+    updates of 512 transitions in a 150k-step run (each transition is replayed ~30 times). Doubling it (or the
+    batch) doubles the time."""
     n_steps: int = 10
     """Length of the bootstrapped return (SB3's n-step replay) — targets sum ``n_steps`` observed rewards, then
     bootstrap from the target network (``n_steps >= session_length`` gives Monte-Carlo returns). With 1-step
-    targets the value of information has to travel back through 20 target-network copies, and the policy
-    dips to ~85-88 % of the oracle on the way; with 10 steps it travels in two, there is no dip, and the final
-    policy is more precise (measured on 150k-step runs: n=1 96.38-96.42 %, n=5 96.43-96.46 %, n=10 96.46 %,
-    n=20 96.41 % of the oracle on held-out users). The bias n-step targets carry for an off-policy action in the
-    window vanishes as epsilon reaches 0. Those figures are for ``skip="exploit"``, which starts at a good policy.
-    From scratch (``skip="none"``) shorter returns do better: 96.45 % with 3 steps against 96.12 % with 10 (the
-    ``item_shared_scratch`` preset uses 3). Each target then carries less of the noise of the rewards it sums
-    (different users behind the same observation); we measured the effect but have not isolated its cause."""
+    targets the value of information has to travel back through 20 target-network copies; with 10 steps it
+    travels in two. The bias n-step targets carry for an off-policy action in the window vanishes as epsilon
+    reaches 0. Each preset's value is chosen on VALIDATION users (``python -m recbook.agents.regenerate
+    --choose-n-steps``; the numbers are in ``data/models/n_steps_validation.csv`` and chapter 6)."""
     target_update_interval: int = 2_000
     """Env steps between target-network copies — ~70 copies in a 150k-step run. SB3's default, 10 000, with a
     10k-step budget means the target network is *never* updated: every target is computed by the random initial
@@ -727,39 +722,34 @@ def train_dqn(
     The defaults train the item-shared network, which reads the feedback observation; with the default
     ``EnvConfig()`` (counts) this fails at once, saying what to change.
     """
-    if resume is not None and preset is None and config is None and dqn is None and training is None:
+    run: RunConfig | None = None
+    resuming_as_saved = resume is not None and preset is None and config is None and dqn is None and training is None
+    if resuming_as_saved:
         if seed is not None or checkpoint_freq is not None:
             raise ValueError("resume: seed and checkpoint_freq come from the checkpoint; do not pass them")
-        return train_run(
-            None,
-            total_timesteps=total_timesteps,
-            resume=resume,
-            checkpoint_dir=checkpoint_dir,
-            progress_bar=progress_bar,
-            tensorboard_log=tensorboard_log,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
-    run = RunConfig.from_yaml(preset) if preset is not None else RunConfig(EnvConfig(), DQNConfig(), TrainingConfig())
-    env_config = config if config is not None else run.env
-    if not isinstance(env_config, EnvConfig):
-        raise ValueError(f"config must be an EnvConfig, got {type(env_config).__name__}")
-    training_config = training if training is not None else run.training
-    changes: dict[str, Any] = {}
-    if total_timesteps is not None:
-        changes["total_timesteps"] = int(total_timesteps)
-    if seed is not None:
-        changes["seed"] = seeds.validate_seed(seed)
-    if checkpoint_freq is not None:
-        changes["checkpoint_freq"] = int(checkpoint_freq)
-    run = RunConfig(env_config, dqn if dqn is not None else run.dqn, replace(training_config, **changes))
-    if run.dqn.policy == "item_shared" and run.env.observation != "feedback":
-        raise ValueError(
-            f"the item-shared network reads the feedback observation, but config.observation is "
-            f"{run.env.observation!r}: pass EnvConfig(observation='feedback'), or preset='original' for the flat MLP"
-        )
+    else:
+        run = RunConfig.from_yaml(preset) if preset is not None else RunConfig(EnvConfig(), DQNConfig(), TrainingConfig())
+        env_config = config if config is not None else run.env
+        if not isinstance(env_config, EnvConfig):
+            raise ValueError(f"config must be an EnvConfig, got {type(env_config).__name__}")
+        changes: dict[str, Any] = {}
+        if total_timesteps is not None:
+            changes["total_timesteps"] = int(total_timesteps)
+        if seed is not None:
+            changes["seed"] = seeds.validate_seed(seed)
+        if checkpoint_freq is not None:
+            changes["checkpoint_freq"] = int(checkpoint_freq)
+        training = replace(training if training is not None else run.training, **changes)
+        run = RunConfig(env_config, dqn if dqn is not None else run.dqn, training)
+        if run.dqn.policy == "item_shared" and run.env.observation != "feedback":
+            raise ValueError(
+                f"the item-shared network reads the feedback observation, but config.observation is "
+                f"{run.env.observation!r}: pass EnvConfig(observation='feedback'), or preset='original' for the "
+                "flat MLP"
+            )
     return train_run(
         run,
+        total_timesteps=total_timesteps,
         progress_bar=progress_bar,
         tensorboard_log=tensorboard_log,
         checkpoint_dir=checkpoint_dir,

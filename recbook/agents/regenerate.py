@@ -28,7 +28,7 @@ from recbook.agents.dqn import RunConfig, load_model, train_from_config
 from recbook.evaluation import evaluate, paired_difference, summarize
 from recbook.paths import DATA_DIR
 
-__all__ = ["MODELS", "held_out_table", "main"]
+__all__ = ["MODELS", "N_STEPS_CHOICES", "choose_n_steps", "held_out_table", "main"]
 
 #: (file stem, preset, seed) of every committed model.
 MODELS: list[tuple[str, str, int]] = [
@@ -44,6 +44,32 @@ MODELS: list[tuple[str, str, int]] = [
     ("click_observed_seed0", "click_observed", 0),
 ]
 N_USERS = 2_000
+#: The n-step lengths compared for the ``item_shared_scratch`` preset, on VALIDATION users.
+N_STEPS_CHOICES: tuple[int, ...] = (1, 3, 10)
+
+
+def choose_n_steps(preset: str = "item_shared_scratch", choices: tuple[int, ...] = N_STEPS_CHOICES,
+                   seeds_: tuple[int, ...] = (0,), n_users: int = N_USERS) -> pd.DataFrame:
+    """Train ``preset`` with each ``n_steps`` in ``choices`` and score it on VALIDATION users (never TEST users).
+
+    One row per (n_steps, seed): ``pct_oracle`` and ``expected_return`` from :func:`recbook.evaluation.score`
+    on ``n_users`` VALIDATION users (seed 0), and the training time. The preset's ``n_steps`` is the best row.
+    """
+    from dataclasses import replace
+
+    from recbook.agents.dqn import train_dqn
+
+    rows = []
+    run = RunConfig.from_yaml(preset)
+    for n_steps in choices:
+        for seed in seeds_:
+            began = time.perf_counter()
+            agent = train_dqn(preset=preset, dqn=replace(run.dqn, n_steps=n_steps), seed=seed)
+            result = agent.evaluate(n_users, seed=0)
+            rows.append({"preset": preset, "n_steps": n_steps, "seed": seed, **result,
+                         "train_time_s": time.perf_counter() - began})
+            print(rows[-1], flush=True)
+    return pd.DataFrame(rows)
 
 
 def held_out_table(directory: Path, stems: list[str] | None = None) -> pd.DataFrame:
@@ -99,8 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DATA_DIR / "models", help="directory (default data/models)")
     parser.add_argument("--only", action="append", help="model stem to (re)build, e.g. item_shared_seed0")
     parser.add_argument("--skip-training", action="store_true", help="only rebuild held_out.csv")
+    parser.add_argument("--choose-n-steps", action="store_true",
+                        help="only redo the VALIDATION choice of item_shared_scratch's n_steps (n_steps_validation.csv)")
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
+    if args.choose_n_steps:
+        table = choose_n_steps()
+        table.to_csv(args.output / "n_steps_validation.csv", index=False)
+        print(table.to_string(index=False))
+        return 0
     for stem, preset, seed in MODELS:
         if args.skip_training or (args.only and stem not in args.only):
             continue
