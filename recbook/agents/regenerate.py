@@ -1,6 +1,6 @@
 """Rebuild the trained models under ``data/models/`` and their held-out results table.
 
-``python -m recbook.agents.regenerate`` trains, one after the other on one thread (about 36 CPU-minutes in all):
+``python -m recbook.agents.regenerate`` trains, one after the other on one thread:
 
 * ``original_seed0.zip`` — the original project's DQN (counts observation, SB3 defaults, 10k steps);
 * ``feedback_mlp_seed0.zip`` — flat MLP on the feedback observation;
@@ -12,7 +12,7 @@
 * ``click_observed_seed0.zip`` — the same, trained on the observed 0/1 clicks;
 
 each with ``<name>_learning_curve.csv``, then writes ``held_out.csv``: every model and the baselines it is
-compared with on :data:`~recbook.agents.dqn.HELD_OUT_SEED`'s 2,000 users. ``--only item_shared`` (repeatable)
+compared with on 2,000 TEST users (seed 0). ``--only item_shared`` (repeatable)
 restricts the models; ``--skip-training`` only rebuilds the table from the saved models.
 """
 
@@ -76,7 +76,7 @@ def held_out_table(directory: Path, stems: list[str] | None = None) -> pd.DataFr
     """One row per saved model: its held-out % of oracle and paired difference with the best baseline.
 
     The baseline is Bayes-greedy (the best bandit-style policy in both settings; the click row also names the
-    runner-up). Users: ``sample_users(config, 2000, HELD_OUT_SEED)``, the same for every policy (common random
+    runner-up). Users: ``sample_users(config, 2000, seed=0)`` (TEST), the same for every policy (common random
     numbers via :func:`recbook.evaluation.evaluate`).
     """
     from recbook.policies import make_policy
