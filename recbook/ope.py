@@ -403,7 +403,7 @@ def _features(config: EnvConfig, observations: NDArray[np.float64]) -> NDArray[n
     view = layout.parse(observations[..., : 3 * n_items + 1] if config.observation == "oracle" else observations)
     index = BayesGreedy(config.replace(observation="feedback")).scores(observations[..., : 3 * n_items + 1])
     best = index.max(axis=1, keepdims=True)
-    columns = [
+    columns: list[NDArray[np.float64]] = [
         np.ones((k, n_items)),
         index,
         view.revealed.astype(np.float64),
@@ -415,7 +415,10 @@ def _features(config: EnvConfig, observations: NDArray[np.float64]) -> NDArray[n
         np.broadcast_to(_plan_value(config, view.counts, index / config.decay_model.multiplier(view.counts + 1),
                                     view.steps_remaining)[:, None], (k, n_items)),
     ]
-    return np.stack(columns, axis=2)
+    features = np.empty((k, n_items, len(columns)))
+    for j, column in enumerate(columns):
+        features[:, :, j] = column
+    return features
 
 
 def _plan_value(
@@ -439,6 +442,44 @@ def _plan_value(
     return total
 
 
+def _backward_fqe(
+    logs: Logs,
+    probabilities: NDArray[np.float64],
+    train_masks: Sequence[NDArray[np.bool_]],
+    ridge: float,
+    predict_with: NDArray[np.int64] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """Fitted Q evaluation of several models at once, one backward pass over the steps.
+
+    Model ``k`` is fitted on the sessions of ``train_masks[k]``. Returns the coefficients ``(K, T, f)`` and, if
+    ``predict_with`` (``(n,)`` model index per session) is given, ``Q_hat(s_t, a)`` ``(n, T, n_items)`` of each
+    session under its model. Each step's features are computed once for all sessions and models.
+    """
+    n, horizon = logs.n_sessions, logs.horizon
+    rows = np.arange(n)
+    n_models = len(train_masks)
+    coefficients: NDArray[np.float64] | None = None
+    next_value = np.zeros((n_models, n))
+    q_out = None if predict_with is None else np.zeros((n, horizon, logs.config.n_items))
+    for t in range(horizon - 1, -1, -1):
+        features = _features(logs.config, logs.observations[:, t])  # (n, n_items, f)
+        if coefficients is None:
+            coefficients = np.zeros((n_models, horizon, features.shape[2]))
+        x_logged = features[rows, logs.actions[:, t]]
+        for k, mask in enumerate(train_masks):
+            x = x_logged[mask]
+            y = logs.rewards[mask, t] + next_value[k, mask]
+            gram = x.T @ x + ridge * max(int(mask.sum()), 1) * np.eye(x.shape[1])
+            coefficients[k, t] = np.linalg.solve(gram, x.T @ y)
+            q_all = features @ coefficients[k, t]
+            next_value[k] = (probabilities[:, t] * q_all).sum(axis=1)
+            if q_out is not None and predict_with is not None:
+                chosen = predict_with == k
+                q_out[chosen, t] = q_all[chosen]
+    assert coefficients is not None
+    return coefficients, q_out
+
+
 def fit_q_function(
     logs: Logs,
     target: Any,
@@ -454,25 +495,13 @@ def fit_q_function(
     """
     if probabilities is None:
         probabilities = target_probabilities(logs, target)
-    n, horizon = logs.n_sessions, logs.horizon
-    rows = np.arange(n)
-    features = [_features(logs.config, logs.observations[:, t]) for t in range(horizon)]
-    n_features = features[0].shape[2]
-    coefficients = np.zeros((horizon, n_features))
-    next_value = np.zeros(n)
-    for t in range(horizon - 1, -1, -1):
-        x = features[t][rows, logs.actions[:, t]]
-        y = logs.rewards[:, t] + next_value
-        gram = x.T @ x + ridge * n * np.eye(n_features)
-        coefficients[t] = np.linalg.solve(gram, x.T @ y)
-        q_all = features[t] @ coefficients[t]
-        next_value = (probabilities[:, t] * q_all).sum(axis=1)
+    coefficients, _ = _backward_fqe(logs, probabilities, [np.ones(logs.n_sessions, dtype=bool)], ridge)
     config = logs.config
 
     def q_function(observations: NDArray[np.float64], steps: NDArray[np.int64]) -> NDArray[np.float64]:
         obs = np.asarray(observations, dtype=np.float64)
         step = np.asarray(steps, dtype=np.int64)
-        return np.einsum("knf,kf->kn", _features(config, obs), coefficients[step])
+        return np.einsum("knf,kf->kn", _features(config, obs), coefficients[0, step])
 
     return q_function
 
@@ -545,22 +574,22 @@ def _check_level(confidence_level: float) -> float:
 
 
 def _cross_fit_q(
-    logs: Logs, target: Any, probabilities: NDArray[np.float64], folds: int, seed: int
+    logs: Logs, target: Any, probabilities: NDArray[np.float64], folds: int, seed: int, ridge: float = 1e-3
 ) -> NDArray[np.float64]:
     """``Q_hat(s_t, a)`` ``(n, T, n_items)`` with each session's Q fitted on the other folds' sessions."""
     if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 1:
         raise ValueError(f"folds must be a positive integer, got {folds!r}")
     n = logs.n_sessions
     if folds == 1:
-        return _q_values(logs, fit_q_function(logs, target, probabilities))
-    if n < 2 * folds:
-        raise ValueError(f"folds={folds} needs at least {2 * folds} sessions, got {n}")
-    assignment = seeds.generator(seed, seeds.TEST, "bootstrap", "ope-folds").permutation(n) % folds
-    q = np.zeros((n, logs.horizon, logs.config.n_items))
-    for fold in range(folds):
-        held_out = assignment == fold
-        model = fit_q_function(logs.subset(~held_out), target, probabilities[~held_out])
-        q[held_out] = _q_values(logs.subset(held_out), model)
+        masks = [np.ones(n, dtype=bool)]
+        assignment = np.zeros(n, dtype=np.int64)
+    else:
+        if n < 2 * folds:
+            raise ValueError(f"folds={folds} needs at least {2 * folds} sessions, got {n}")
+        assignment = seeds.generator(seed, seeds.TEST, "bootstrap", "ope-folds").permutation(n) % folds
+        masks = [assignment != fold for fold in range(folds)]
+    _, q = _backward_fqe(logs, probabilities, masks, ridge, predict_with=assignment)
+    assert q is not None
     return q
 
 
