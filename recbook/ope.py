@@ -5,17 +5,16 @@ item ``a_t``, the reward ``r_t`` and the *propensity* ``mu(a_t | s_t)``. The que
 policy ``pi`` would get. Every estimator here reweights the logged rewards by the importance ratios
 ``rho_t = pi(a_t | s_t) / mu(a_t | s_t)`` and/or models the rewards:
 
-=========  ========================================================================================  ==========
-method     estimate of ``V(pi)`` (mean over sessions ``i``; ``w_t = rho_0 ... rho_t``, ``w_{-1} = 1``)  unbiased
-=========  ========================================================================================  ==========
-``is``     ``w_{T-1} * G`` (trajectory-wise importance sampling; ``G`` = the session's return)       yes
-``wis``    ``sum_i w_{i,T-1} G_i / sum_i w_{i,T-1}`` (weighted, self-normalised)                      no (consistent)
-``pdis``   ``sum_t w_t r_t`` (per-decision: a reward only depends on the actions before it)          yes
-``wpdis``  ``sum_t (sum_i w_{it} r_{it} / sum_i w_{it})``                                             no (consistent)
-``dm``     ``V_hat(s_0)`` from a Q-function fitted to the logs (direct method, fitted Q evaluation)   no
-``dr``     ``sum_t [w_t (r_t - Q_hat(s_t, a_t)) + w_{t-1} V_hat(s_t)]`` (sequential doubly robust,   yes
-           Jiang & Li 2016), with ``V_hat(s) = sum_a pi(a | s) Q_hat(s, a)``
-=========  ========================================================================================  ==========
+* ``is``: ``w_{T-1} G`` (trajectory-wise importance sampling; ``G`` = the session's return); unbiased;
+* ``wis``: ``sum_i w_{i,T-1} G_i / sum_i w_{i,T-1}`` (weighted, self-normalised); biased, consistent;
+* ``pdis``: ``sum_t w_t r_t`` (per-decision: a reward depends only on the actions up to it); unbiased;
+* ``wpdis``: ``sum_t (sum_i w_{it} r_{it} / sum_i w_{it})``; biased, consistent;
+* ``dm``: ``V_hat(s_0)`` from a Q-function fitted to the logs (the direct method, fitted Q evaluation); biased by
+  the model's errors;
+* ``dr``: ``sum_t [w_t (r_t - Q_hat(s_t, a_t)) + w_{t-1} V_hat(s_t)]`` with ``V_hat(s) = sum_a pi(a | s)
+  Q_hat(s, a)`` (sequential doubly robust, Jiang & Li 2016); unbiased.
+
+Here ``w_t = rho_0 ... rho_t`` (``w_{-1} = 1``) and every estimate is a mean over sessions ``i``.
 
 ``dr`` is unbiased whatever ``Q_hat`` is, as long as ``Q_hat`` is not fitted on the sessions it corrects: it is
 *cross-fitted* (``folds=2``: ``Q_hat`` is fitted on one half of the sessions and used on the other, and back).
@@ -31,7 +30,7 @@ The *effective sample size* (Kish) of weights ``w`` is ``(sum w)^2 / sum w^2``: 
 weighted logs are worth. Single-step (bandit) estimators for logs without sessions — IPW, SNIPW, DM, DR and
 Switch-DR — are in :func:`estimate_bandit`.
 
-Seeds: :func:`collect` draws users, clicks and the logging policy's coins from :mod:`recbook.seeds` streams
+Seeds: :func:`collect` draws users, clicks and the logging policy's coins from ``recbook.seeds`` streams
 ``(seed, stream, "users" | "clicks" | "policy")``, so the same call gives the same logs.
 """
 
@@ -387,7 +386,7 @@ def _features(config: EnvConfig, observations: NDArray[np.float64]) -> NDArray[n
     Feedback observations: 1, the posterior-mean value of the item's next recommendation (Bayes-greedy's index:
     its expected immediate reward), whether it is revealed, its decay multiplier ``m(count + 1)``, its count,
     whether it is the best index, the best index, the number of revealed items and the plan value
-    (:func:`_plan_value`) of the remaining steps. Counts observations: 1,
+    (``_plan_value``) of the remaining steps. Counts observations: 1,
     ``m(count + 1)``, the count and whether it is the least recommended item.
     """
     from recbook.policies import BayesGreedy
@@ -490,7 +489,7 @@ def fit_q_function(
 
     At step ``t`` the regression target is ``r_t + V_hat_{t+1}(s_{t+1})`` with ``V_hat_{t+1}(s) = sum_a pi(a|s)
     Q_hat_{t+1}(s, a)`` (0 after the last step), regressed on item-shared features of ``(s_t, a_t)``
-    (:func:`_features`) by ridge least squares (penalty ``ridge`` times the number of sessions; the intercept is
+    (``_features``) by ridge least squares (penalty ``ridge`` times the number of sessions; the intercept is
     penalised too, which is harmless at this size). Returns ``q(observations (K, d), steps (K,)) -> (K, n_items)``.
     """
     if probabilities is None:

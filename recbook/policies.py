@@ -91,7 +91,7 @@ class Policy:
     #: Observation mode the policy needs; :func:`recbook.evaluation.rollout` reads it.
     observation: ClassVar[str] = "feedback"
     #: Whether the policy draws coins apart from tie-breaking (its action is then not a function of the
-    #: observation). Deterministic policies get one-hot :meth:`action_probabilities` from their scores.
+    #: observation). Deterministic policies get one-hot :meth:`Policy.action_probabilities` from their scores.
     stochastic: ClassVar[bool] = False
 
     def __init__(self, config: EnvConfig, seed: int | None = None, tie_break: str = "first") -> None:
@@ -146,7 +146,7 @@ class Policy:
         """The index ``(K, n_items)`` whose argmax (with the policy's tie-breaking) is its greedy choice.
 
         Index policies implement it (for :class:`EpsilonGreedy` it is the index of the non-exploring steps);
-        :meth:`action_probabilities` reads it to handle ties exactly. Policies without one raise
+        :meth:`Policy.action_probabilities` reads it to handle ties exactly. Policies without one raise
         ``NotImplementedError``.
         """
         raise NotImplementedError(f"{self.name} has no deterministic index")
@@ -410,7 +410,7 @@ class ThompsonSampling(Policy):
     items it has no evidence for, and each repeat is decayed.
 
     Action probabilities have no closed form (the probability that an item's sampled next value is the largest),
-    so :meth:`action_probabilities` estimates them by Monte Carlo: ``n_probability_samples`` posterior draws per
+    so :meth:`Policy.action_probabilities` estimates them by Monte Carlo: ``n_probability_samples`` posterior draws per
     observation from a generator seeded by ``(seed, TEST, "policy", "thompson-probabilities")`` (independent of
     the policy's own coins), so the same batch of observations always gets the same estimate (a different batch
     draws differently). Items with a small true
@@ -419,7 +419,7 @@ class ThompsonSampling(Policy):
     Args:
         prior: ``"uniform"`` or ``"dirichlet"`` (click feedback only; expected feedback always uses the exact
             posterior).
-        n_probability_samples: posterior draws per observation in :meth:`action_probabilities` (default 1000).
+        n_probability_samples: posterior draws per observation in :meth:`Policy.action_probabilities` (default 1000).
     """
 
     name = "thompson"
