@@ -331,7 +331,9 @@ def target_probabilities(logs: Logs, target: Any) -> NDArray[np.float64]:
     return probabilities.reshape(n, horizon, logs.config.n_items)
 
 
-def importance_weights(logs: Logs, target: Any, probabilities: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+def importance_weights(
+    logs: Logs, target: Any, probabilities: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
     """Per-step ratios ``rho_t = pi(a_t | s_t) / mu(a_t | s_t)``, shape ``(n, T)``.
 
     The cumulative weights are ``np.cumprod(rho, axis=1)``; the trajectory weight is its last column.
@@ -411,8 +413,12 @@ def _features(config: EnvConfig, observations: NDArray[np.float64]) -> NDArray[n
         (index >= best - 1e-12).astype(np.float64),
         np.broadcast_to(best, (k, n_items)),
         np.broadcast_to(view.revealed.mean(axis=1, keepdims=True), (k, n_items)),
-        np.broadcast_to(_plan_value(config, view.counts, index / config.decay_model.multiplier(view.counts + 1),
-                                    view.steps_remaining)[:, None], (k, n_items)),
+        np.broadcast_to(
+            _plan_value(
+                config, view.counts, index / config.decay_model.multiplier(view.counts + 1), view.steps_remaining
+            )[:, None],
+            (k, n_items),
+        ),
     ]
     features = np.empty((k, n_items, len(columns)))
     for j, column in enumerate(columns):

@@ -192,8 +192,15 @@ def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="n_users"):
         collect(FEEDBACK, Random(FEEDBACK), 0, seed=0)
     with pytest.raises(ValueError, match="propensit"):
-        Logs(SMALL, np.zeros((1, 2, 3)), np.zeros((1, 2), int), np.zeros((1, 2)), np.zeros((1, 2)),
-             np.zeros((1, 2)), np.zeros(1, int))
+        Logs(
+            SMALL,
+            np.zeros((1, 2, 3)),
+            np.zeros((1, 2), int),
+            np.zeros((1, 2)),
+            np.zeros((1, 2)),
+            np.zeros((1, 2)),
+            np.zeros(1, int),
+        )
     with pytest.raises(ValueError, match="confidence_level"):
         estimate(logs, Fixed([1, 0, 0]), "is", confidence_level=1.5)
 
