@@ -22,6 +22,14 @@ by definition, so they ignore ``deterministic``. Ties between equal scores go to
 (``tie_break="first"``, the default, fully deterministic) or to a uniformly random tied item drawn from the
 policy's generator (``tie_break="random"``). With a symmetric Dirichlet prior users are exchangeable across items,
 so the lowest-index rule costs nothing on average.
+
+Action probabilities. Off-policy evaluation (:mod:`recbook.ope`) needs ``pi(a | observation)``, not just a draw
+from it: :meth:`Policy.action_probabilities` returns it as an array of shape ``(K, n_items)`` whose rows sum to 1.
+It is exact for every policy except :class:`ThompsonSampling`, whose probabilities have no closed form and are
+estimated by seeded Monte Carlo. Deterministic policies give a one-hot row, the item ``predict`` returns under
+``tie_break="first"``; under ``tie_break="random"`` the mass is spread uniformly over the tied items, which is
+exactly the probability with which the random tie-break picks each. :attr:`Policy.stochastic` says which policies
+draw coins even without ties.
 """
 
 from __future__ import annotations
@@ -79,6 +87,9 @@ class Policy:
     name: ClassVar[str] = "policy"
     #: Observation mode the policy needs; :func:`recbook.evaluation.rollout` reads it.
     observation: ClassVar[str] = "feedback"
+    #: Whether the policy draws coins apart from tie-breaking (its action is then not a function of the
+    #: observation). Deterministic policies get one-hot :meth:`Policy.action_probabilities` from their scores.
+    stochastic: ClassVar[bool] = False
 
     def __init__(self, config: EnvConfig, seed: int | None = None, tie_break: str = "first") -> None:
         if not isinstance(config, EnvConfig):
@@ -110,27 +121,77 @@ class Policy:
         deterministic: bool = True,
     ) -> tuple[NDArray[np.int64], Any]:
         """Actions for a batch ``(K, d)`` of observations (returns ``(K,)``) or one ``(d,)`` (returns 0-d)."""
+        obs = self._check_observation(observation)
+        single = obs.ndim == 1
+        actions = self.act(obs[None] if single else obs)
+        return (actions[0] if single else actions), state
+
+    def _check_observation(self, observation: Any) -> NDArray[np.float64]:
         obs = np.asarray(observation, dtype=np.float64)
         if obs.ndim not in (1, 2) or obs.shape[-1] != self.layout.size:
             raise ValueError(
                 f"observation must have shape ({self.layout.size},) or (K, {self.layout.size}) for "
                 f"{self.name} ({self.observation!r} observation), got {obs.shape}"
             )
-        single = obs.ndim == 1
-        actions = self.act(obs[None] if single else obs)
-        return (actions[0] if single else actions), state
+        return obs
 
     def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
         """Actions ``(K,)`` for observations ``(K, d)``; the one method subclasses implement."""
         raise NotImplementedError
 
+    def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The index ``(K, n_items)`` whose argmax (with the policy's tie-breaking) is its greedy choice.
+
+        Index policies implement it (for :class:`EpsilonGreedy` it is the index of the non-exploring steps);
+        :meth:`Policy.action_probabilities` reads it to handle ties exactly. Policies without one raise
+        ``NotImplementedError``.
+        """
+        raise NotImplementedError(f"{self.name} has no deterministic index")
+
+    def action_probabilities(self, observation: Any) -> NDArray[np.float64]:
+        """``pi(a | observation)`` for a batch ``(K, d)`` of observations (returns ``(K, n_items)``) or one ``(d,)``.
+
+        Rows sum to 1. For a deterministic policy the row is one-hot on the item :meth:`predict` returns with
+        ``tie_break="first"``; with ``tie_break="random"`` it is uniform over the tied items (the exact
+        probabilities of the random tie-break). Stochastic policies override this with their exact
+        probabilities (:class:`ThompsonSampling` with a Monte-Carlo estimate). Calling it draws no random
+        numbers from the policy's generator, so it never changes what :meth:`predict` does next.
+        """
+        obs = self._check_observation(observation)
+        single = obs.ndim == 1
+        probabilities = self._probabilities(obs[None] if single else obs)
+        return probabilities[0] if single else probabilities
+
+    def _probabilities(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(K, n_items)`` probabilities for ``(K, d)`` observations; the generic version for deterministic policies."""
+        if self.stochastic:
+            raise NotImplementedError(f"{type(self).__name__} is stochastic and must override _probabilities")
+        try:
+            scores = self.scores(observation)
+        except NotImplementedError:
+            # A deterministic policy without an index: one-hot of its action (ties broken however act() does).
+            actions = self.act(observation)
+            return np.eye(self.config.n_items)[actions]
+        return self._argmax_probabilities(scores)
+
     # -- helpers shared by the index policies ----------------------------------------------------------------
+    def _tied(self, scores: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Which items tie for the row maximum of ``(K, n)`` scores (the set random tie-breaking draws from)."""
+        best = scores.max(axis=1, keepdims=True)
+        return np.isclose(scores, best, rtol=1e-12, atol=1e-15) | (scores == best)
+
+    def _argmax_probabilities(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Probabilities ``(K, n)`` of :meth:`_argmax`'s choice: one-hot (``"first"``) or uniform over ties."""
+        if self.tie_break == "first":
+            return np.eye(scores.shape[1])[np.argmax(scores, axis=1)]
+        tied = self._tied(scores).astype(np.float64)
+        return tied / tied.sum(axis=1, keepdims=True)
+
     def _argmax(self, scores: NDArray[np.float64]) -> NDArray[np.int64]:
         """Row-wise argmax of ``(K, n)`` scores with this policy's tie-breaking rule."""
         if self.tie_break == "first":
             return np.argmax(scores, axis=1).astype(np.int64)
-        best = scores.max(axis=1, keepdims=True)
-        tied = np.isclose(scores, best, rtol=1e-12, atol=1e-15) | (scores == best)
+        tied = self._tied(scores)
         keys = np.where(tied, self.np_random.random(scores.shape), -1.0)
         return np.argmax(keys, axis=1).astype(np.int64)
 
@@ -177,9 +238,14 @@ class Random(Policy):
 
     name = "random"
     observation = "counts"
+    stochastic = True
 
     def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
         return self.np_random.integers(0, self.config.n_items, size=observation.shape[0]).astype(np.int64)
+
+    def _probabilities(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
+        n = self.config.n_items
+        return np.full((observation.shape[0], n), 1.0 / n)
 
 
 class RoundRobin(Policy):
@@ -194,8 +260,11 @@ class RoundRobin(Policy):
     name = "round-robin"
     observation = "counts"
 
+    def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
+        return -np.rint(observation)
+
     def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
-        return self._argmax(-np.rint(observation))
+        return self._argmax(self.scores(observation))
 
 
 class ExploreOnce(Policy):
@@ -208,12 +277,14 @@ class ExploreOnce(Policy):
 
     name = "explore-once"
 
-    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+    def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
         view = self.layout.parse(observation)
         greedy = self._next_value(view, view.value)
         # Unrevealed items outrank every revealed one.
-        scores = np.where(view.revealed, greedy, np.inf)
-        return self._argmax(scores)
+        return np.where(view.revealed, greedy, np.inf)
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        return self._argmax(self.scores(observation))
 
 
 class EpsilonGreedy(Policy):
@@ -223,11 +294,15 @@ class EpsilonGreedy(Policy):
     revealed items and the prior mean ``alpha[a] / alpha0`` for unrevealed ones — the classic, non-Bayesian
     estimate; the prior mean keeps it from locking onto the first item tried.
 
+    Its action probabilities are ``epsilon / n + (1 - epsilon) * greedy`` with ``greedy`` one-hot on the greedy
+    item (uniform over tied items under ``tie_break="random"``): an exploring step may also pick the greedy item.
+
     Args:
         epsilon: exploration probability in ``[0, 1]`` (default 0.1).
     """
 
     name = "epsilon-greedy"
+    stochastic = True
 
     def __init__(
         self, config: EnvConfig, epsilon: float = 0.1, seed: int | None = None, tie_break: str = "first"
@@ -237,11 +312,19 @@ class EpsilonGreedy(Policy):
             raise ValueError(f"epsilon must be a number in [0, 1], got {epsilon!r}")
         self.epsilon = float(epsilon)
 
-    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+    def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The greedy index (the empirical next value) that the non-exploring steps maximise."""
         view = self.layout.parse(observation)
         prior_mean = self._alpha / self._alpha.sum()
         estimate = np.where(view.revealed, view.value, prior_mean)
-        greedy = self._argmax(self._next_value(view, estimate))
+        return self._next_value(view, estimate)
+
+    def _probabilities(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
+        greedy = self._argmax_probabilities(self.scores(observation))
+        return self.epsilon / self.config.n_items + (1.0 - self.epsilon) * greedy
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        greedy = self._argmax(self.scores(observation))
         k = observation.shape[0]
         explore = self.np_random.random(k) < self.epsilon
         random_items = self.np_random.integers(0, self.config.n_items, size=k)
@@ -289,11 +372,14 @@ class UCB(Policy):
         a, b = self._beta_posterior(view)
         return np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
 
-    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+    def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
         view = self.layout.parse(observation)
         t = (self.config.session_length - view.steps_remaining + 1).astype(np.float64)[:, None]
         bonus = self.exploration * np.sqrt(2.0 * np.log(np.maximum(t, 1.0))) * self._posterior_sd(view)
-        return self._argmax(self._next_value(view, self._posterior_mean(view) + bonus))
+        return self._next_value(view, self._posterior_mean(view) + bonus)
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        return self._argmax(self.scores(observation))
 
 
 class ThompsonSampling(Policy):
@@ -318,26 +404,61 @@ class ThompsonSampling(Policy):
     ``Beta(1, n)``, is almost the prior ``Beta(1, n - 1)``, so probability matching keeps re-sampling repeats of
     items it has no evidence for, and each repeat is decayed.
 
+    Action probabilities have no closed form (the probability that an item's sampled next value is the largest),
+    so :meth:`Policy.action_probabilities` estimates them by Monte Carlo: ``n_probability_samples`` posterior draws per
+    observation from a generator seeded by ``(seed, TEST, "policy", "thompson-probabilities")`` (independent of
+    the policy's own coins), so the same batch of observations always gets the same estimate (a different batch
+    draws differently). Items with a small true
+    probability may get an estimate of 0; importance weights built on these estimates carry Monte-Carlo error.
+
     Args:
         prior: ``"uniform"`` or ``"dirichlet"`` (click feedback only; expected feedback always uses the exact
             posterior).
+        n_probability_samples: posterior draws per observation in :meth:`Policy.action_probabilities` (default 1000).
     """
 
     name = "thompson"
+    stochastic = True
 
     def __init__(
-        self, config: EnvConfig, prior: str = "uniform", seed: int | None = None, tie_break: str = "first"
+        self,
+        config: EnvConfig,
+        prior: str = "uniform",
+        seed: int | None = None,
+        tie_break: str = "first",
+        n_probability_samples: int = 1000,
     ) -> None:
         super().__init__(config, seed=seed, tie_break=tie_break)
         if prior not in ("dirichlet", "uniform"):
             raise ValueError(f"prior must be 'dirichlet' or 'uniform', got {prior!r}")
+        if (
+            isinstance(n_probability_samples, bool)
+            or not isinstance(n_probability_samples, (int, np.integer))
+            or n_probability_samples < 1
+        ):
+            raise ValueError(f"n_probability_samples must be a positive integer, got {n_probability_samples!r}")
         self.prior = prior
+        self.n_probability_samples = int(n_probability_samples)
+
+    def _probabilities(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
+        rng = seeds.generator(self.seed or 0, seeds.TEST, "policy", "thompson-probabilities")
+        k, n = observation.shape[0], self.config.n_items
+        counts = np.zeros((k, n))
+        rows = np.arange(k)
+        for _ in range(self.n_probability_samples):
+            # Ties between sampled values have probability 0, so the lowest-index argmax is exact here.
+            counts[rows, np.argmax(self._sampled_next_value(observation, rng), axis=1)] += 1.0
+        return counts / self.n_probability_samples
 
     def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        return self._argmax(self._sampled_next_value(observation, self.np_random))
+
+    def _sampled_next_value(self, observation: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.float64]:
+        """One posterior draw of every item's next value, ``(K, n)``, with generator ``rng``."""
         view = self.layout.parse(observation)
         if self.config.feedback == "expected":
             revealed = view.revealed
-            gamma = self.np_random.standard_gamma(np.broadcast_to(self._alpha, revealed.shape))
+            gamma = rng.standard_gamma(np.broadcast_to(self._alpha, revealed.shape))
             gamma = np.where(revealed, 0.0, gamma)
             total = gamma.sum(axis=1, keepdims=True)
             mass = np.clip(1.0 - np.where(revealed, view.value, 0.0).sum(axis=1, keepdims=True), 0.0, 1.0)
@@ -350,8 +471,8 @@ class ThompsonSampling(Policy):
                 exposure = self.layout.exposure[view.counts]
                 a = 1.0 + view.clicks
                 b = 1.0 + np.maximum(exposure - view.clicks, 0.0)
-            sample = self.np_random.beta(a, b)
-        return self._argmax(self._next_value(view, sample))
+            sample = rng.beta(a, b)
+        return self._next_value(view, sample)
 
 
 class BayesGreedy(Policy):
@@ -374,9 +495,12 @@ class BayesGreedy(Policy):
 
     name = "bayes-greedy"
 
-    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+    def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
         view = self.layout.parse(observation)
-        return self._argmax(self._next_value(view, self._posterior_mean(view)))
+        return self._next_value(view, self._posterior_mean(view))
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        return self._argmax(self.scores(observation))
 
 
 class Oracle(Policy):
@@ -404,10 +528,13 @@ class Oracle(Policy):
     name = "oracle"
     observation = "oracle"
 
-    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+    def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
         view = self.layout.parse(observation)
         assert view.preferences is not None
-        return self._argmax(self._next_value(view, view.preferences))
+        return self._next_value(view, view.preferences)
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        return self._argmax(self.scores(observation))
 
 
 #: Every policy class by its command-line name; :func:`make_policy` looks names up here.
