@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from recbook import seeds
 from recbook.config import EnvConfig
 from recbook.env import RecommendationEnv
 from recbook.vector import RecommendationVectorEnv
@@ -25,7 +26,7 @@ __all__ = ["benchmark_scalar", "benchmark_batched", "benchmark_env", "main"]
 def benchmark_scalar(config: EnvConfig, n_steps: int = 20_000, seed: int = 0) -> float:
     """Steps per second of :class:`~recbook.env.RecommendationEnv` (resets included) over ``n_steps`` steps."""
     env = RecommendationEnv.from_config(config)
-    rng = np.random.default_rng(seed)
+    rng = seeds.generator(seed, seeds.TEST, "policy")
     actions = rng.integers(0, config.n_items, size=n_steps)
     env.reset(seed=seed)
     start = time.perf_counter()
@@ -39,7 +40,7 @@ def benchmark_scalar(config: EnvConfig, n_steps: int = 20_000, seed: int = 0) ->
 def benchmark_batched(config: EnvConfig, num_envs: int, n_user_steps: int = 2_000_000, seed: int = 0) -> float:
     """User-steps per second of :class:`~recbook.vector.RecommendationVectorEnv` with ``num_envs`` users."""
     env = RecommendationVectorEnv.from_config(config, num_envs)
-    rng = np.random.default_rng(seed)
+    rng = seeds.generator(seed, seeds.TEST, "policy")
     n_calls = max(config.session_length, n_user_steps // num_envs)
     actions = rng.integers(0, config.n_items, size=(min(n_calls, 256), num_envs))
     env.reset(seed=seed)

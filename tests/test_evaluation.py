@@ -104,7 +104,7 @@ def test_baseline_on_10000_users_is_fast() -> None:
     evaluate([policy], CONFIG, n_users=100, seed=0)  # warm up imports
     start = time.perf_counter()
     evaluate([policy], CONFIG, n_users=10_000, seed=0)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 2.0  # about 0.3 s on an idle 2-core machine
 
 
 def test_rollout_stops_recommending_to_users_who_left() -> None:

@@ -433,12 +433,16 @@ class DQNAgent:
         """Label in tables: ``dqn-<network>-seed<seed>``."""
         return f"dqn-{self.dqn_config.policy.replace('_', '-')}-seed{self.seed}"
 
-    def action_probabilities(self, observation: Any, epsilon: float = 0.0) -> NDArray[np.float64]:
+    def action_probabilities(self, observation: Any, epsilon: float | None = None) -> NDArray[np.float64]:
         """Probability of each item, ``(K, n_items)``: the greedy action, mixed with uniform exploration.
 
-        ``epsilon = 0`` (default) is the greedy policy that ``predict`` follows; ``epsilon > 0`` gives the
-        epsilon-greedy policy ``(1 - epsilon) * one_hot(greedy) + epsilon / n_items``.
+        ``(1 - epsilon) * one_hot(greedy) + epsilon / n_items``. ``epsilon=None`` (default) is the exploration
+        rate that ``predict(..., deterministic=False)`` uses (the model's current ``exploration_rate``, the
+        final epsilon after training), so the probabilities describe what
+        :func:`recbook.ope.collect` logs; ``epsilon=0`` is the greedy policy of ``predict()``.
         """
+        if epsilon is None:
+            epsilon = float(self.model.exploration_rate)
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must be a number in [0, 1], got {epsilon!r}")
         obs = np.asarray(observation, dtype=np.float32).reshape(-1, self.model.observation_space.shape[0])
