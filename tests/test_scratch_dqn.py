@@ -36,7 +36,7 @@ def test_learns_better_than_random(agent: ScratchDQN) -> None:
 
     table = evaluate({"dqn": agent, "random": Random(TINY, seed=0)}, TINY, n_users=2000, seed=3)
     means = table.groupby("policy", observed=True)["pct_oracle"].mean()
-    assert means["dqn"] > means["random"] + 5
+    assert means["dqn"] > means["random"] + 15
     curve = agent.curve
     assert len(curve) == FAST.total_timesteps // (FAST.num_envs * TINY.session_length)
     assert curve["epsilon"].iloc[0] > 0.9 and curve["epsilon"].iloc[-1] == pytest.approx(FAST.exploration_final_eps)
