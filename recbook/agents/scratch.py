@@ -162,9 +162,8 @@ def train_scratch_dqn(config: EnvConfig, dqn: ScratchDQNConfig | None = None, se
     session_return = np.zeros(K)
     for step in range(dqn.total_timesteps // K):
         timesteps = step * K
-        epsilon = dqn.exploration_initial_eps + min(timesteps / (dqn.exploration_fraction * dqn.total_timesteps
-                                                                 + 1e-12), 1.0) * (
-            dqn.exploration_final_eps - dqn.exploration_initial_eps)
+        progress = min(timesteps / (dqn.exploration_fraction * dqn.total_timesteps + 1e-12), 1.0)
+        epsilon = dqn.exploration_initial_eps + progress * (dqn.exploration_final_eps - dqn.exploration_initial_eps)
         with torch.no_grad():  # ε-greedy: a random item with probability ε, else the greedy one
             greedy = q_net(torch.as_tensor(obs)).argmax(dim=1).numpy()
         actions = np.where(coins.random(K) < epsilon, coins.integers(n, size=K), greedy)
@@ -185,8 +184,10 @@ def train_scratch_dqn(config: EnvConfig, dqn: ScratchDQNConfig | None = None, se
                 idx = replay_rng.integers(size, size=dqn.batch_size)
                 with torch.no_grad():  # target: r + γ max_a' Q_target(s', a'), no bootstrap after the last step
                     next_q = target_net(torch.as_tensor(buf_next[idx])).max(dim=1).values
-                    target = torch.as_tensor(buf_reward[idx]) + dqn.gamma * (1 - torch.as_tensor(buf_done[idx])) * next_q
-                q = q_net(torch.as_tensor(buf_obs[idx])).gather(1, torch.as_tensor(buf_action[idx])[:, None])[:, 0]
+                    not_done = 1 - torch.as_tensor(buf_done[idx])
+                    target = torch.as_tensor(buf_reward[idx]) + dqn.gamma * not_done * next_q
+                q_all = q_net(torch.as_tensor(buf_obs[idx]))
+                q = q_all.gather(1, torch.as_tensor(buf_action[idx])[:, None])[:, 0]  # Q(s, a) of the actions taken
                 loss = nn.functional.smooth_l1_loss(q, target)  # Huber loss
                 optimizer.zero_grad()
                 loss.backward()
