@@ -254,8 +254,9 @@ class QLearningResult:
         q_values: the learned table, ``q_values[t]`` of shape ``(S_t, n)``.
         policy: its greedy policy (lowest index among ties), ``policy[t]`` of shape ``(S_t,)``.
         curve: one row per episode: ``episode`` (1-based), ``epsilon``, ``return`` (the episode's sampled
-            return, engagements or clicks) and ``greedy_value`` (the exact expected return of the greedy policy,
-            every ``eval_every`` episodes, else NaN).
+            return, engagements or clicks), and every ``eval_every`` episodes (else NaN) ``start_value``, the
+            table's own estimate ``max_a Q_0(s_0, a)`` of the optimal value, and ``greedy_value``, the exact
+            expected return of the table's greedy policy (by :func:`policy_evaluation`).
     """
 
     mdp: CountsMDP
@@ -357,11 +358,13 @@ def q_learning(
             q[t][i, action] += step * (target - q[t][i, action])
             episode_return += reward
             t, i = t_next, j
-        greedy_value = float("nan")
+        start_value = greedy_value = float("nan")
         if (episode + 1) % eval_every == 0 or episode + 1 == n_episodes:
             greedy = [greedy_actions(table) for table in q]
             greedy_value = float(policy_evaluation(mdp, greedy, gamma)[0][0])
-        rows.append({"episode": episode + 1, "epsilon": epsilon, "return": episode_return, "greedy_value": greedy_value})
+            start_value = float(q[0][0].max())
+        rows.append({"episode": episode + 1, "epsilon": epsilon, "return": episode_return,
+                     "start_value": start_value, "greedy_value": greedy_value})
     policy = tuple(greedy_actions(table) for table in q)
     return QLearningResult(mdp, tuple(q), policy, pd.DataFrame(rows))
 

@@ -134,6 +134,8 @@ def test_q_learning_converges_on_a_tiny_mdp_and_is_reproducible() -> None:
     result = q_learning(config, 1500, seed=3, eval_every=50)
     optimum = value_iteration(result.mdp).value
     assert result.curve["greedy_value"].iloc[-1] == pytest.approx(optimum, abs=1e-9)
+    assert result.curve["start_value"].iloc[-1] == pytest.approx(optimum, abs=0.05)
+    assert result.curve["start_value"].iloc[-1] == result.q_values[0][0].max()
     early = q_learning(config, 3, seed=3, eval_every=1)  # a short run: its greedy policy is not yet optimal
     assert early.curve["greedy_value"].min() < optimum - 0.05  # it did have to learn
     assert len(result.curve) == 1500 and result.curve["epsilon"].iloc[-1] == pytest.approx(0.05)
