@@ -134,8 +134,8 @@ def train_scratch_dqn(config: EnvConfig, dqn: ScratchDQNConfig | None = None, se
     """Train a DQN on the feedback observation of ``config`` (TRAIN-stream users); return the greedy agent.
 
     Seeds (all from :mod:`recbook.seeds`, stream TRAIN): ``"users"`` draws the users, ``"clicks"`` seeds the
-    environment's clicks, ``"policy"`` the ε-greedy coins, ``"training"`` the network initialisation and the
-    replay sampling. The same ``seed`` on the same machine gives the same network.
+    environment's clicks, ``"training"`` the network initialisation, the ε-greedy coins and the replay sampling
+    (three independent keys). The same ``seed`` on the same machine gives the same network.
     """
     dqn = dqn or ScratchDQNConfig()
     seed = seeds.validate_seed(seed)
@@ -143,7 +143,7 @@ def train_scratch_dqn(config: EnvConfig, dqn: ScratchDQNConfig | None = None, se
     n, T, K = config.n_items, config.session_length, dqn.num_envs
     env = RecommendationVectorEnv.from_config(config, K)
     users = seeds.generator(seed, seeds.TRAIN, "users")
-    coins = seeds.generator(seed, seeds.TRAIN, "policy")
+    coins = seeds.generator(seed, seeds.TRAIN, "training", "exploration")
     replay_rng = seeds.generator(seed, seeds.TRAIN, "training", "replay")
     torch.manual_seed(seeds.derive_seed(seed, seeds.TRAIN, "training"))
     obs_size = env.single_observation_space.shape[0]
