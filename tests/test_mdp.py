@@ -173,3 +173,18 @@ def test_q_learning_from_clicks_finds_the_optimum() -> None:
 def test_bad_input_raises_naming_the_parameter(call, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_planning_modules_import_no_deep_learning_framework() -> None:
+    import ast
+    from pathlib import Path
+
+    import recbook
+
+    root = Path(recbook.__file__).parent
+    for name in ("mdp.py", "planning.py", "__init__.py"):
+        tree = ast.parse((root / name).read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "torch" not in imported, name
