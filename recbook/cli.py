@@ -176,6 +176,7 @@ def _print_summary(table: pd.DataFrame, config: EnvConfig, n_users: int, seed: i
         f"decay={config.decay}"
         + (f" ({config.decay_rate})" if config.decay == "geometric" else "")
         + f", feedback={config.feedback}"
+        + (f", leave_rate={config.leave_rate}, item_quality={config.item_quality}" if config.leave_rate else "")
     )
     view = pd.DataFrame(
         {

@@ -78,8 +78,8 @@ class RecommendationEnv(gym.Env[NDArray[np.float32], np.int64]):
     quality array (zeros when the items have none).
 
     ## Version History
-    * v0: initial release; users who leave (``leave_rate``, ``item_quality``) added with defaults that keep the
-      original setting unchanged.
+    * v0: initial release.
+    * v0, recbook 0.2: users who leave (``leave_rate``, ``item_quality``); the defaults keep the original setting.
 
     ## Example
     >>> import gymnasium as gym, recbook

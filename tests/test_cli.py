@@ -107,3 +107,23 @@ def test_train_and_model_dispatch(
     assert main(["compare", "bayes-greedy", "--model", str(model_file), *SMALL]) == 0
     out = capsys.readouterr().out
     assert "dqn-small" in out and "+0.0000" in out  # the fake model is BayesGreedy itself
+
+
+def test_every_env_parameter_is_a_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """The flags come from EnvConfig's fields: a new parameter needs no CLI change."""
+    from recbook.cli import build_parser
+    from recbook.config import PARAMETERS
+
+    help_text = build_parser().parse_known_args(["evaluate", "random"])[0]
+    for name in PARAMETERS:
+        assert hasattr(help_text, name), name
+    assert main(["evaluate", "random", "--n-users", "50", "--leave-rate", "0.3", "--item-quality", "uniform",
+                 "--catalog-seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "leave_rate=0.3, item_quality=uniform" in out
+
+
+def test_bad_leave_rate_names_the_parameter(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["evaluate", "random", "--leave-rate", "2"])
+    assert "leave_rate" in capsys.readouterr().err
