@@ -16,6 +16,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from scipy import stats
 from numpy.typing import ArrayLike, NDArray
 
@@ -145,7 +146,7 @@ def plot_cumulative_regret(
     curves: Mapping[str, ArrayLike],
     ax: Axes | None = None,
     confidence_level: float = 0.95,
-    palette: str = "colorblind",
+    palette: str = "tab10",
 ) -> Axes:
     """Mean cumulative regret by step, one line per policy with its confidence band.
 
@@ -170,4 +171,5 @@ def plot_cumulative_regret(
         ax.fill_between(steps, low, high, color=colour, alpha=0.25, linewidth=0)
     ax.axhline(0.0, color="0.3", linewidth=1.0)
     ax.set(xlabel="recommendation step t", ylabel="cumulative regret (engagements)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return ax
