@@ -3,7 +3,8 @@
 A policy's actions mean little on their own (item 3 is one user's favourite and another's least liked), so
 :func:`preference_rank_by_step` re-expresses each recommendation as the *rank* of the recommended item in that
 user's preferences (1 = the user's favourite) and counts, for every step, how often each rank was recommended.
-:func:`plot_rank_heatmaps` draws one heatmap per policy.
+:func:`plot_rank_heatmaps` draws one heatmap per policy. :func:`cumulative_regret` and :func:`plot_cumulative_regret`
+draw how a policy's regret against the oracle builds up over a session (chapter 4).
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from scipy import stats
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["preference_rank_by_step", "plot_rank_heatmaps"]
+__all__ = ["preference_rank_by_step", "plot_rank_heatmaps", "cumulative_regret", "mean_band", "plot_cumulative_regret"]
 
 
 def preference_rank_by_step(actions: ArrayLike, preferences: ArrayLike) -> NDArray[np.float64]:
@@ -97,3 +101,75 @@ def plot_rank_heatmaps(
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.8, label="share of users")
     return fig
+
+
+def cumulative_regret(engagement: ArrayLike, oracle_engagement: ArrayLike) -> NDArray[np.float64]:
+    """Regret against the oracle accumulated up to each step, per user.
+
+    Args:
+        engagement: the policy's engagement probabilities, shape ``(K, T)`` (``Rollout.engagement``).
+        oracle_engagement: the oracle's on the *same* users, shape ``(K, T)``.
+
+    Returns:
+        Shape ``(K, T)``; entry ``[k, t]`` is ``sum_{s <= t} (oracle[k, s] - policy[k, s])`` in engagements. The
+        last column is the session's regret (oracle return minus the policy's expected return). Single steps can
+        be negative: the oracle takes its largest marginal rewards first, so late in a session a policy that has
+        found the favourite can earn more per step than the oracle does.
+    """
+    policy = np.asarray(engagement, dtype=np.float64)
+    oracle = np.asarray(oracle_engagement, dtype=np.float64)
+    if policy.ndim != 2 or policy.shape != oracle.shape:
+        raise ValueError(
+            f"engagement and oracle_engagement must both have shape (K, T), got {policy.shape} and {oracle.shape}"
+        )
+    return np.cumsum(oracle - policy, axis=1)
+
+
+def mean_band(
+    values: ArrayLike, confidence_level: float = 0.95
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Column means of ``values`` ``(K, T)`` with Student-t confidence limits: ``(mean, low, high)``, each ``(T,)``.
+
+    The interval is ``mean +- t_{K-1} * sd / sqrt(K)`` per column (a band for a mean over ``K`` users).
+    """
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] < 2:
+        raise ValueError(f"values must have shape (K, T) with K >= 2, got {array.shape}")
+    if not 0.0 < confidence_level < 1.0:
+        raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
+    mean = array.mean(axis=0)
+    half = stats.t.ppf(0.5 + confidence_level / 2, array.shape[0] - 1) * stats.sem(array, axis=0)
+    return mean, mean - half, mean + half
+
+
+def plot_cumulative_regret(
+    curves: Mapping[str, ArrayLike],
+    ax: Axes | None = None,
+    confidence_level: float = 0.95,
+    palette: str = "tab10",
+) -> Axes:
+    """Mean cumulative regret by step, one line per policy with its confidence band.
+
+    Args:
+        curves: ``{policy name: cumulative regret (K, T)}`` (from :func:`cumulative_regret`), same users.
+        ax: the axes to draw on (default: a new figure).
+        confidence_level: of the bands (:func:`mean_band`).
+        palette: a seaborn palette name.
+
+    Returns:
+        The axes; steps are numbered from 1 on the horizontal axis.
+    """
+    if not curves:
+        raise ValueError("curves must name at least one policy")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.2))
+    colours = sns.color_palette(palette, len(curves))
+    for colour, (name, values) in zip(colours, curves.items()):
+        mean, low, high = mean_band(values, confidence_level)
+        steps = np.arange(1, mean.size + 1)
+        ax.plot(steps, mean, color=colour, linewidth=2.2, label=name)
+        ax.fill_between(steps, low, high, color=colour, alpha=0.25, linewidth=0)
+    ax.axhline(0.0, color="0.3", linewidth=1.0)
+    ax.set(xlabel="recommendation step t", ylabel="cumulative regret (engagements)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return ax

@@ -7,10 +7,16 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from recbook import EnvConfig
+from recbook import EnvConfig, seeds
 from recbook.evaluation import rollout, sample_users
-from recbook.plots import plot_rank_heatmaps, preference_rank_by_step
-from recbook.policies import Oracle, RoundRobin
+from recbook.plots import (
+    cumulative_regret,
+    mean_band,
+    plot_cumulative_regret,
+    plot_rank_heatmaps,
+    preference_rank_by_step,
+)
+from recbook.policies import BayesGreedy, Oracle, RoundRobin
 
 
 def test_ranks_by_hand():
@@ -48,3 +54,39 @@ def test_heatmaps_one_panel_per_policy():
     assert len(visible) == 2
     with pytest.raises(ValueError):
         plot_rank_heatmaps({})
+
+
+def test_cumulative_regret_by_hand_and_its_end_is_the_session_regret():
+    oracle = np.array([[0.5, 0.3, 0.1]])
+    policy = np.array([[0.1, 0.3, 0.4]])
+    assert np.allclose(cumulative_regret(policy, oracle), [[0.4, 0.4, 0.1]])
+    config = EnvConfig(observation="feedback")
+    users = sample_users(config, 400, seed=2)
+    best = rollout(Oracle(config), config, users).engagement
+    bayes = rollout(BayesGreedy(config), config, users).engagement
+    curve = cumulative_regret(bayes, best)
+    assert np.allclose(curve[:, -1], best.sum(axis=1) - bayes.sum(axis=1))
+    assert np.all(curve[:, -1] >= -1e-12)  # nobody beats the oracle's total
+    with pytest.raises(ValueError, match="shape"):
+        cumulative_regret(bayes, best[:, :3])
+
+
+def test_mean_band_covers_the_mean_and_narrows_with_users():
+    values = seeds.generator(0, seeds.TEST, "bootstrap").normal(size=(2000, 3))
+    mean, low, high = mean_band(values)
+    assert np.all(low < mean) and np.all(mean < high)
+    assert np.allclose(high - low, 2 * 1.96 / np.sqrt(2000), rtol=0.1)
+    _, low_few, high_few = mean_band(values[:20])
+    assert np.all(high_few - low_few > high - low)
+    with pytest.raises(ValueError, match="confidence_level"):
+        mean_band(values, confidence_level=1.5)
+    with pytest.raises(ValueError, match="K >= 2"):
+        mean_band(values[:1])
+
+
+def test_plot_cumulative_regret_one_line_per_policy():
+    curves = {"a": np.ones((5, 4)), "b": np.zeros((5, 4))}
+    ax = plot_cumulative_regret(curves)
+    assert [line.get_label() for line in ax.get_lines()[:2]] == ["a", "b"]
+    with pytest.raises(ValueError):
+        plot_cumulative_regret({})
