@@ -44,8 +44,8 @@ revealed marginals, else ``g_a + E_{k-1}`` (for an unrevealed item, ``g_a`` is i
 feedback ``b_a`` is exact for "exploit only" continuations, so the learned part ``f`` only has to represent the
 *value of information* of exploring further — small, smooth, and zero at the start (the last layer is initialised
 at zero), so training starts from the greedy-with-lookahead policy ``argmax_a b_a`` and refines it. Be honest about
-what that means: ``argmax_a b_a`` on its own is already a good heuristic (on the original setting it scores
-slightly above Bayes-greedy); the DQN's contribution is the learned correction, and the book reports both.
+what that means: ``argmax_a b_a`` on its own is already a good heuristic (chapter 6 measures it); the DQN's
+contribution is the learned correction, and the book reports both.
 ``skip="reward"`` uses ``Q_a = g_a + f`` (only the immediate reward is given) and ``skip="none"`` uses ``Q_a = f``.
 
 Under click feedback the same formulas run on the noisy preference estimates; ``b_a`` is then only a feature-rich
