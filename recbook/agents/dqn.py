@@ -231,8 +231,9 @@ class TrainingConfig:
     """Users stepped together. More users per call is faster but makes each gradient step see fewer new
     transitions per update; 16 is a good balance on one thread."""
     eval_users: int = 2_000
-    """VALIDATION users in each learning-curve point (``score(..., seed, VALIDATION)``): never trained on, and not
-    the TEST users of the book's final tables."""
+    """VALIDATION users in each learning-curve point, ``score(..., seed, VALIDATION)`` with the run's ``seed``:
+    never trained on, not the TEST users of the book's final tables, and a fresh sample for each training seed
+    (so runs with different seeds are measured on different users)."""
     eval_freq: int = 10_000
     """Env steps between learning-curve points."""
     n_threads: int = 1
