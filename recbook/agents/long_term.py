@@ -3,7 +3,7 @@
 ``python -m recbook.agents.long_term`` (after ``python -m recbook.agents.regenerate --only leave_seed0`` etc. for the
 DQN models ``data/models/leave_seed{0,1,2}.zip``) writes, under ``data/models/`` and ``data/leave/``:
 
-* ``ppo_leave_seed0.zip`` — PPO with the item-shared actor (:mod:`recbook.agents.ppo`), same setting;
+* ``ppo_leave_seed{0,1,2}.zip`` — PPO with the item-shared actor (:mod:`recbook.agents.ppo`), same setting;
 * ``leave/test_table.csv`` — every trained agent and the heuristics on :data:`N_TEST_USERS` TEST users (seed 0):
   expected return, % of the planner with its CI, paired differences with ``bayes-index`` and ``bayes-greedy``;
 * ``leave/sweep_dqn.csv`` — a DQN trained at each leave rate of :data:`SWEEP_RATES` (preset ``leave`` with that
@@ -36,7 +36,7 @@ HEURISTICS: tuple[str, ...] = ("random", "bayes-greedy", "thompson", "ucb", "bay
 #: PPO's budget (environment steps) per seed.
 PPO_STEPS = 200_000
 #: PPO training seeds.
-PPO_SEEDS: tuple[int, ...] = (0,)
+PPO_SEEDS: tuple[int, ...] = (0, 1, 2)
 #: Leave rates of the DQN sweep (one seed each).
 SWEEP_RATES: tuple[float, ...] = (0.0, 0.1, 0.3, 0.6)
 SWEEP_STEPS = 60_000  # the VALIDATION curves at λ = 0.3 were flat after 50k steps
