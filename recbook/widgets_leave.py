@@ -79,8 +79,8 @@ def leave_rate_sweep(
 def draw_leave_rate(fig: Figure, table: pd.DataFrame, leave_rate: float) -> None:
     """Draw one panel of the explorer on ``fig``: bars at ``leave_rate`` (left), curves across rates (right).
 
-    ``table`` is :func:`leave_rate_sweep`'s output (any extra policies it holds are drawn too). Pure: reads only
-    its arguments.
+    ``table`` is :func:`leave_rate_sweep`'s output (any extra policies it holds are drawn too, also when they exist
+    at some rates only). Pure: reads only its arguments.
     """
     if not {"leave_rate", "policy", "pct_oracle"} <= set(table.columns):
         raise ValueError("table must have columns leave_rate, policy and pct_oracle (see leave_rate_sweep)")
@@ -91,9 +91,10 @@ def draw_leave_rate(fig: Figure, table: pd.DataFrame, leave_rate: float) -> None
     palette = dict(zip(order, sns.color_palette("colorblind", len(order))))
     left, right = fig.subplots(1, 2, width_ratios=(1.0, 1.3))
     now = table[np.isclose(table["leave_rate"], leave_rate)]
-    sns.barplot(data=now, y="policy", x="pct_oracle", hue="policy", order=order, palette=palette, legend=False,
+    present = [name for name in order if name in set(now["policy"])]  # e.g. agents trained at a few rates only
+    sns.barplot(data=now, y="policy", x="pct_oracle", hue="policy", order=present, palette=palette, legend=False,
                 ax=left)
-    for patch, value in zip(left.patches, now.set_index("policy").loc[order, "pct_oracle"]):
+    for patch, value in zip(left.patches, now.set_index("policy").loc[present, "pct_oracle"]):
         left.text(patch.get_width() + 1, patch.get_y() + patch.get_height() / 2, f"{value:.1f}", va="center")
     left.set(xlabel="% of the planner (expected return)", ylabel="", xlim=(0, 115))
     sns.lineplot(data=table, x="leave_rate", y="pct_oracle", hue="policy", hue_order=order, palette=palette,

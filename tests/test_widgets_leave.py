@@ -37,6 +37,8 @@ def test_draw_is_pure_and_explorer_has_one_panel_per_rate() -> None:
     assert isinstance(explorer, PanelExplorer)
     assert explorer.labels == ("0", "0.3") and explorer.slider.index == 1
     pd.testing.assert_frame_equal(table, _table())  # the table is not modified
+    extra = pd.concat([table, pd.DataFrame([{"leave_rate": 0.3, "policy": "dqn", "pct_oracle": 90.0}])])
+    draw_leave_rate(Figure(), extra, 0.0)  # a policy present at some rates only
 
 
 def test_bad_inputs() -> None:
