@@ -21,7 +21,12 @@ Randomness and ties. Stochastic policies (:class:`Random`, :class:`EpsilonGreedy
 by definition, so they ignore ``deterministic``. Ties between equal scores go to the lowest item index
 (``tie_break="first"``, the default, fully deterministic) or to a uniformly random tied item drawn from the
 policy's generator (``tie_break="random"``). With a symmetric Dirichlet prior users are exchangeable across items,
-so the lowest-index rule costs nothing on average.
+so the lowest-index rule costs nothing on average. Items with qualities (the long-term-engagement setting) are not
+exchangeable — the lowest index is then a fixed item of fixed quality — so there ties go at random by default.
+
+Users who leave (``leave_rate > 0``). :class:`Oracle` then plans with :mod:`recbook.planning` (order by reward over
+leave probability, search over count vectors), :class:`MyopicOracle` knows ``p`` but maximises only the immediate
+engagement, and :class:`BayesIndex` is the hand-made quality-aware rule; the bandits run unchanged.
 
 Action probabilities. Off-policy evaluation (:mod:`recbook.ope`) needs ``pi(a | observation)``, not just a draw
 from it: :meth:`Policy.action_probabilities` returns it as an array of shape ``(K, n_items)`` whose rows sum to 1.
@@ -56,6 +61,8 @@ __all__ = [
     "UCB",
     "ThompsonSampling",
     "BayesGreedy",
+    "BayesIndex",
+    "MyopicOracle",
     "Oracle",
     "make_policy",
     "brute_force_optimum",
@@ -80,7 +87,8 @@ class Policy:
         config: the environment the policy will act in. Its ``observation`` field is ignored: the policy builds
             the layout of the mode it needs (``self.observation``), which also validates the configuration.
         seed: seed of the policy's own generator (used by stochastic policies and random tie-breaking).
-        tie_break: ``"first"`` (lowest item index) or ``"random"`` (uniform among tied items).
+        tie_break: ``"first"`` (lowest item index), ``"random"`` (uniform among tied items) or ``None`` (default):
+            ``"random"`` when the items carry a quality (``config.has_quality``), else ``"first"``.
     """
 
     #: Short identifier used in tables and on the command line.
@@ -91,9 +99,13 @@ class Policy:
     #: observation). Deterministic policies get one-hot :meth:`Policy.action_probabilities` from their scores.
     stochastic: ClassVar[bool] = False
 
-    def __init__(self, config: EnvConfig, seed: int | None = None, tie_break: str = "first") -> None:
+    def __init__(self, config: EnvConfig, seed: int | None = None, tie_break: str | None = None) -> None:
         if not isinstance(config, EnvConfig):
             raise ValueError(f"config must be an EnvConfig, got {type(config).__name__}")
+        if tie_break is None:
+            # Items with qualities are no longer exchangeable: "first" would always open with item 0 whatever
+            # its quality (and with a catalogue sorted by quality, with the worst item), so ties go at random.
+            tie_break = "random" if config.has_quality else "first"
         if tie_break not in TIE_BREAKS:
             raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {tie_break!r}")
         self.config = config
@@ -305,7 +317,7 @@ class EpsilonGreedy(Policy):
     stochastic = True
 
     def __init__(
-        self, config: EnvConfig, epsilon: float = 0.1, seed: int | None = None, tie_break: str = "first"
+        self, config: EnvConfig, epsilon: float = 0.1, seed: int | None = None, tie_break: str | None = None
     ) -> None:
         super().__init__(config, seed=seed, tie_break=tie_break)
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0.0 <= epsilon <= 1.0:
@@ -352,7 +364,7 @@ class UCB(Policy):
     name = "ucb"
 
     def __init__(
-        self, config: EnvConfig, exploration: float = 1.0, seed: int | None = None, tie_break: str = "first"
+        self, config: EnvConfig, exploration: float = 1.0, seed: int | None = None, tie_break: str | None = None
     ) -> None:
         super().__init__(config, seed=seed, tie_break=tie_break)
         if isinstance(exploration, bool) or not isinstance(exploration, (int, float)) or not exploration >= 0:
@@ -425,7 +437,7 @@ class ThompsonSampling(Policy):
         config: EnvConfig,
         prior: str = "uniform",
         seed: int | None = None,
-        tie_break: str = "first",
+        tie_break: str | None = None,
         n_probability_samples: int = 1000,
     ) -> None:
         super().__init__(config, seed=seed, tie_break=tie_break)
@@ -523,9 +535,69 @@ class Oracle(Policy):
     largest marginals, swapping it in for its smallest chosen marginal does not lower the return). Hence greedy
     attains the optimum; ties change which optimum, not its value. :func:`brute_force_optimum` checks this by
     enumeration.
+
+    Users who leave (``leave_rate > 0``). Greedy is no longer optimal: each recommendation also decides whether the
+    user is still there for the steps left. The oracle then follows the full-information plan of
+    :mod:`recbook.planning` (the count vector found by local search, in decreasing order of reward over leave
+    probability; exact order, searched count vector, checked against brute force). With ``p`` known the best policy
+    is a fixed sequence (nothing else random is observed), so at each step it plays the next recommendation of
+    the plan made at the session's start. The plan for a batch is memoised by the batch's preference block, so a
+    rollout plans once instead of at every step; rows whose counts do not follow the plan are re-planned from
+    their counts. :func:`oracle_return` is the plan's exact expected return.
     """
 
     name = "oracle"
+    observation = "oracle"
+
+    def __init__(self, config: EnvConfig, seed: int | None = None, tie_break: str | None = None) -> None:
+        super().__init__(config, seed=seed, tie_break=tie_break)
+        self._memo: tuple[bytes, NDArray[np.int64]] | None = None
+
+    def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
+        view = self.layout.parse(observation)
+        assert view.preferences is not None
+        return self._next_value(view, view.preferences)
+
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        if self.config.leave_rate == 0:
+            return self._argmax(self.scores(observation))
+        return self._follow_plan(self.layout.parse(observation))
+
+    def _probabilities(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
+        if self.config.leave_rate == 0:
+            return super()._probabilities(observation)
+        # Following a plan: one-hot on the plan's next recommendation (ties inside the plan broken as act does).
+        return np.eye(self.config.n_items)[self.act(observation)]
+
+    def _follow_plan(self, view: FeedbackView) -> NDArray[np.int64]:
+        from recbook import planning
+
+        preferences = np.asarray(view.preferences, dtype=np.float64)
+        key = preferences.tobytes()
+        if self._memo is None or self._memo[0] != key:
+            self._memo = (key, planning.plan(preferences, self.config)[0])
+        remaining = self._memo[1] - view.counts
+        k = np.maximum(view.steps_remaining, 1)
+        off_plan = np.any(remaining < 0, axis=1) | (remaining.sum(axis=1) != k)
+        for horizon in np.unique(k[off_plan]):
+            rows = np.flatnonzero(off_plan & (k == horizon))
+            remaining[rows] = planning.plan(preferences[rows], self.config, view.counts[rows], int(horizon))[0]
+        # The next recommendation of the plan: the remaining unit with the largest reward / leave probability.
+        reward = preferences * self._next_multiplier[view.counts]
+        leave = self.config.leave_probability(np.arange(self.config.n_items))
+        with np.errstate(divide="ignore"):
+            index = np.where(leave > 0, reward / np.where(leave > 0, leave, 1.0), np.inf)
+        return self._argmax(np.where(remaining > 0, index, -1.0))
+
+
+class MyopicOracle(Policy):
+    """Knows ``p`` and maximises the immediate engagement ``p[a] m(count + 1)``: the oracle's greedy rule.
+
+    Identical to :class:`Oracle` when users never leave (where greedy is optimal); with ``leave_rate > 0`` it is the
+    best *myopic* policy — what a perfect click-through-rate model that ignores quality would do.
+    """
+
+    name = "myopic-oracle"
     observation = "oracle"
 
     def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -537,10 +609,47 @@ class Oracle(Policy):
         return self._argmax(self.scores(observation))
 
 
+class BayesIndex(Policy):
+    """Quality-aware hand-made rule: Bayes-greedy's next value divided by a leave hazard.
+
+    ``index[a] = g[a] / (l[a] + h - l[a] h)`` with ``g[a]`` Bayes-greedy's posterior-mean next value
+    (:class:`BayesGreedy`), ``l[a] = leave_rate * (1 - quality[a])`` and ``h = 1 / k`` for ``k`` steps remaining.
+
+    Why. The exchange argument (:mod:`recbook.planning`) orders a fixed set of recommendations by reward over leave
+    probability, ``g / l``. Used as a rule on its own that index is wrong near the end of a session: an item of
+    quality near 1 gets a near-infinite index even on the last step, where leaving costs nothing. A session that
+    also ended by itself with probability ``h`` per step would order by ``g / (1 - (1 - l)(1 - h))``, the formula
+    above; ``h = 1/k`` (the hazard of a session with ``k`` steps left, on average) makes the last step myopic
+    (``h = 1``) and early steps close to ``g / l``. It is a heuristic: it neither plans nor learns.
+    """
+
+    name = "bayes-index"
+
+    def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
+        view = self.layout.parse(observation)
+        value = self._next_value(view, self._posterior_mean(view))
+        leave = self.config.leave_probability(np.arange(self.config.n_items))
+        hazard = 1.0 / np.maximum(view.steps_remaining, 1).astype(np.float64)[:, None]
+        return value / (leave + hazard - leave * hazard)
+
+
+
+
 #: Every policy class by its command-line name; :func:`make_policy` looks names up here.
 POLICIES: dict[str, type[Policy]] = {
     cls.name: cls
-    for cls in (Random, RoundRobin, ExploreOnce, EpsilonGreedy, UCB, ThompsonSampling, BayesGreedy, Oracle)
+    for cls in (
+        Random,
+        RoundRobin,
+        ExploreOnce,
+        EpsilonGreedy,
+        UCB,
+        ThompsonSampling,
+        BayesGreedy,
+        BayesIndex,
+        MyopicOracle,
+        Oracle,
+    )
 }
 
 
@@ -564,8 +673,13 @@ def brute_force_optimum(preferences: Any, config: EnvConfig) -> float:
 
     The return of a sequence depends only on how often each item appears (count vector ``c``), and equals
     ``sum_a p[a] * exposure(c_a)``; enumerating the ``C(T + n - 1, n - 1)`` count vectors covers all ``n^T``
-    sequences. Meant for tiny instances (it refuses more than 10^6 count vectors).
+    sequences. Meant for tiny instances (it refuses more than 10^6 count vectors). With ``leave_rate > 0`` each
+    count vector is valued in its optimal order (:func:`recbook.planning.brute_force_plan`, up to 200 000 vectors).
     """
+    if isinstance(config, EnvConfig) and config.leave_rate > 0:
+        from recbook.planning import brute_force_plan
+
+        return brute_force_plan(preferences, config)
     p = np.asarray(preferences, dtype=np.float64)
     n, total = config.n_items, config.session_length
     if p.shape != (n,):
@@ -582,7 +696,20 @@ def oracle_return(preferences: Any, config: EnvConfig) -> NDArray[np.float64]:
 
     ``preferences`` has shape ``(K, n)`` (or ``(n,)``); returns shape ``(K,)`` (or a 0-d array). Equal to the
     return of :class:`Oracle` under expected feedback, without running a session (see its docstring).
+
+    With ``leave_rate > 0`` it is the expected return of the planner's plan (:func:`recbook.planning.plan`), computed
+    exactly for that plan: an achievable return, hence a lower bound on the optimum, exact on every instance small
+    enough to check by brute force. About 1 s per 1,000 users of ``n = 10``, ``T = 20`` (numpy, one thread).
     """
+    if not isinstance(config, EnvConfig):
+        raise ValueError(f"config must be an EnvConfig, got {type(config).__name__}")
+    if config.leave_rate > 0:
+        from recbook.planning import plan_return
+
+        p = np.asarray(preferences, dtype=np.float64)
+        if p.ndim == 1:
+            return plan_return(p[None], config)[0]
+        return plan_return(p, config)
     p = np.asarray(preferences, dtype=np.float64)
     total = config.session_length
     marginals = p[..., :, None] * config.decay_model.multiplier(np.arange(1, total + 1))

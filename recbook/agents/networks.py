@@ -30,6 +30,11 @@ Per item ``a`` (``v`` = value slice, ``c`` = count, ``r`` = revealed flag, ``k``
 * ``r_a``, ``v_a``, ``c_a / T``, ``m(c_a + 1)``, ``n alpha_a / alpha_0``;
 * ``b_a - E_k``, ``g_a - theta_k`` and whether ``g_a`` is among the ``k`` best revealed marginals (defined below).
 
+Items with a quality (``item_quality`` set; users may leave, chapter 8) add four per-item features — the quality
+``q_a``, the leave probability ``l_a = leave_rate (1 - q_a)``, the survival-weighted reward ``g_a (1 - l_a)`` and
+the hazard index ``g_a / (l_a + h - l_a h)`` with ``h = 1/k`` (:class:`recbook.policies.BayesIndex`) — and one
+context feature, the largest hazard index. Without qualities nothing changes (same features, same weights).
+
 Pooled context (the same for all items): ``S``, ``1 - S``, unrevealed fraction, ``k / T``, the largest next value
 among revealed items, the mean unrevealed share, and the *exploit value* ``E_k``: the return of recommending only
 revealed items from now on, which (as for the oracle, chapter 2) is the sum of the ``k`` largest entries of the
@@ -74,12 +79,17 @@ SKIPS: tuple[str, ...] = ("exploit", "reward", "none")
 #: Number of per-item features and of pooled context features (see :class:`ItemFeatures`).
 N_ITEM_FEATURES = 9
 N_CONTEXT_FEATURES = 9
+#: Extra per-item and context features when the items carry a quality (``config.has_quality``).
+N_QUALITY_ITEM_FEATURES = 4
+N_QUALITY_CONTEXT_FEATURES = 1
 
 
 class ItemFeatures(nn.Module):
-    """Parse feedback observations ``(B, 3n + 1)`` into per-item features, context and the skip baseline.
+    """Parse feedback observations ``(B, 3n + 1)`` (``(B, 4n + 1)`` with qualities) into per-item features, context
+    and the skip baseline.
 
-    ``forward(obs)`` returns ``(items (B, n, 9), context (B, 9), exploit_baseline (B, n), next_value (B, n))``.
+    ``forward(obs)`` returns ``(items (B, n, F), context (B, C), exploit_baseline (B, n), next_value (B, n))`` with
+    ``F = 9, C = 9`` (``F = 13, C = 10`` with qualities: :attr:`n_features`).
     It has no parameters; the decay table and prior live in buffers so the module moves with the network.
     """
 
@@ -102,6 +112,18 @@ class ItemFeatures(nn.Module):
         self.click = config.feedback == "click"
         exposure = config.decay_model.exposure_table(total)
         self.register_buffer("exposure", th.as_tensor(exposure, dtype=th.float32))
+        self.has_quality = config.has_quality
+        if self.has_quality:
+            leave = config.leave_probability(np.arange(config.n_items))
+            self.register_buffer("leave", th.as_tensor(leave, dtype=th.float32))
+            self.register_buffer("quality", th.as_tensor(config.quality_vector, dtype=th.float32))
+
+    @property
+    def n_features(self) -> tuple[int, int]:
+        """``(per-item features, context features)``."""
+        if self.has_quality:
+            return N_ITEM_FEATURES + N_QUALITY_ITEM_FEATURES, N_CONTEXT_FEATURES + N_QUALITY_CONTEXT_FEATURES
+        return N_ITEM_FEATURES, N_CONTEXT_FEATURES
 
     def forward(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor, th.Tensor]:
         n, total = self.n_items, self.session_length
@@ -174,6 +196,14 @@ class ItemFeatures(nn.Module):
             ],
             dim=-1,
         )
+        if self.has_quality:
+            # The qualities are public (the catalogue's); read from the buffers, identical to obs[:, 3n+1 : 4n+1].
+            leave = self.leave.expand(batch, n)
+            hazard = 1.0 / k.float().clamp(min=1.0)
+            index = next_value / (leave + hazard - leave * hazard)
+            quality_items = th.stack([self.quality.expand(batch, n), leave, next_value * (1.0 - leave), index], dim=-1)
+            items = th.cat([items, quality_items], dim=-1)
+            context = th.cat([context, index.amax(dim=1, keepdim=True)], dim=1)
         return items, context, baseline, next_value
 
 
@@ -221,7 +251,7 @@ class ItemSharedQNetwork(QNetwork):
         self.skip = skip
         self.item_features = ItemFeatures(config)
         layers: list[nn.Module] = []
-        width = N_ITEM_FEATURES + N_CONTEXT_FEATURES
+        width = sum(self.item_features.n_features)
         for hidden in self.net_arch:
             layers += [nn.Linear(width, hidden), activation_fn()]
             width = hidden
@@ -234,7 +264,7 @@ class ItemSharedQNetwork(QNetwork):
         self.q_net = nn.Sequential(*layers)  # the shared per-item scorer
 
     def forward(self, obs: PyTorchObs) -> th.Tensor:
-        """Q-values of shape ``(B, n_items)`` for observations of shape ``(B, 3n + 1)``."""
+        """Q-values of shape ``(B, n_items)`` for observations of shape ``(B, 3n + 1)`` (``(B, 4n + 1)``)."""
         flat = self.extract_features(obs, self.features_extractor)
         items, context, baseline, next_value = self.item_features(flat)
         n = items.shape[1]

@@ -10,6 +10,8 @@
 * ``click_seed0.zip`` — the item-shared network (from scratch) in the click setting, trained on engagement
   probabilities;
 * ``click_observed_seed0.zip`` — the same, trained on the observed 0/1 clicks;
+* ``leave_seed{0,1,2}.zip`` — users who leave (chapter 8): the item-shared network with quality features, three
+  training seeds (chapter 8's other results: ``python -m recbook.agents.long_term``);
 
 each with ``<name>_learning_curve.csv``, then writes ``held_out.csv``: every model and the baselines it is
 compared with on 2,000 TEST users (seed 0). ``--only item_shared`` (repeatable)
@@ -42,6 +44,9 @@ MODELS: list[tuple[str, str, int]] = [
     ("item_shared_seed2", "item_shared", 2),
     ("click_seed0", "click", 0),
     ("click_observed_seed0", "click_observed", 0),
+    ("leave_seed0", "leave", 0),
+    ("leave_seed1", "leave", 1),
+    ("leave_seed2", "leave", 2),
 ]
 N_USERS = 2_000
 #: The n-step lengths compared for the ``item_shared_scratch`` preset, on VALIDATION users.

@@ -1,0 +1,255 @@
+"""Stable-Baselines3's PPO on the recommendation simulator: an alternative to the DQN, small and on purpose plain.
+
+Two policies:
+
+* ``"item_shared"`` (default) — the actor scores every item with one shared MLP over the item features of
+  :class:`recbook.agents.networks.ItemFeatures` (the DQN's features, quality included); the scores are the logits of
+  the categorical policy, so the policy is permutation equivariant like the DQN. The critic is an MLP on the pooled
+  context plus the mean of the per-item features. Nothing else differs from SB3's ``ActorCriticPolicy``.
+* ``"mlp"`` — SB3's flat ``MlpPolicy`` on the raw feedback observation.
+
+Training uses the same batched environment (:class:`recbook.agents.sb3.SB3VecEnv`: a transition ends when the
+sampled user leaves), the same TRAIN users and the same learning curve on VALIDATION users as the DQN.
+:class:`PPOConfig` holds the hyperparameters. The saved zip is SB3's archive plus ``recbook.json`` and
+``learning_curve.csv``, like the DQN's.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch as th
+from gymnasium import spaces
+from numpy.typing import NDArray
+from stable_baselines3 import PPO
+from stable_baselines3.common.policies import ActorCriticPolicy
+from torch import nn
+
+from recbook import seeds
+from recbook.agents.callbacks import LEARNING_CURVE_COLUMNS, LearningCurveCallback
+from recbook.agents.networks import ItemFeatures
+from recbook.agents.sb3 import SB3VecEnv
+from recbook.config import EnvConfig
+from recbook.evaluation import score
+
+__all__ = ["PPOAgent", "PPOConfig", "ItemSharedActorCriticPolicy", "load_ppo", "train_ppo"]
+
+_METADATA = "recbook.json"
+_CURVE = "learning_curve.csv"
+
+
+@dataclass
+class PPOConfig:
+    """PPO hyperparameters (SB3's defaults except where the reason is given)."""
+
+    policy: str = "item_shared"
+    """``"item_shared"`` (:class:`ItemSharedActorCriticPolicy`) or ``"mlp"`` (SB3's ``MlpPolicy``)."""
+    net_arch: list[int] = field(default_factory=lambda: [64, 64])
+    """Hidden sizes of the per-item scorer and of the critic (or of both heads of the flat MLP)."""
+    learning_rate: float = 3e-4
+    n_steps: int = 256
+    """Steps per user per rollout: 16 users x 256 = 4096 transitions (hundreds of sessions) per update."""
+    batch_size: int = 512
+    n_epochs: int = 4
+    gamma: float = 1.0
+    """No discounting, as for the DQN: the return until the user leaves or ``T`` is what is measured."""
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.01
+    """A small entropy bonus keeps the softmax from collapsing onto one item before the critic is any good."""
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.policy not in ("item_shared", "mlp"):
+            raise ValueError(f"policy must be 'item_shared' or 'mlp', got {self.policy!r}")
+
+
+class _ItemSharedExtractor(nn.Module):
+    """SB3's ``mlp_extractor`` slot: per-item logits for the actor, a pooled latent for the critic."""
+
+    def __init__(self, config: EnvConfig, net_arch: list[int]) -> None:
+        super().__init__()
+        self.item_features = ItemFeatures(config)
+        n_item, n_context = self.item_features.n_features
+        self.latent_dim_pi = config.n_items
+        self.latent_dim_vf = net_arch[-1]
+
+        def mlp(width: int, out: int | None) -> nn.Sequential:
+            layers: list[nn.Module] = []
+            for hidden in net_arch:
+                layers += [nn.Linear(width, hidden), nn.Tanh()]
+                width = hidden
+            if out is not None:
+                layers.append(nn.Linear(width, out))
+            return nn.Sequential(*layers)
+
+        self.scorer = mlp(n_item + n_context, 1)
+        self.critic = mlp(n_item + n_context, None)
+
+    def _joint(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        items, context, _, _ = self.item_features(features)
+        n = items.shape[1]
+        return th.cat([items, context.unsqueeze(1).expand(-1, n, -1)], dim=-1), th.cat([items.mean(1), context], 1)
+
+    def forward_actor(self, features: th.Tensor) -> th.Tensor:
+        joint, _ = self._joint(features)
+        return self.scorer(joint).squeeze(-1)
+
+    def forward_critic(self, features: th.Tensor) -> th.Tensor:
+        _, pooled = self._joint(features)
+        return self.critic(pooled)
+
+    def forward(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        joint, pooled = self._joint(features)
+        return self.scorer(joint).squeeze(-1), self.critic(pooled)
+
+
+class ItemSharedActorCriticPolicy(ActorCriticPolicy):
+    """Actor-critic whose logits are one shared scorer applied to every item (see the module docstring).
+
+    Use ``PPO(ItemSharedActorCriticPolicy, env, policy_kwargs={"env_config": config.to_dict()})``.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Discrete,
+        lr_schedule: Any,
+        env_config: dict[str, Any] | None = None,
+        net_arch: list[int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if env_config is None:
+            raise ValueError("ItemSharedActorCriticPolicy needs policy_kwargs={'env_config': config.to_dict()}")
+        self.env_config = dict(env_config)
+        self.item_arch = list(net_arch) if net_arch is not None else [64, 64]
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def _build_mlp_extractor(self) -> None:
+        self.mlp_extractor = _ItemSharedExtractor(EnvConfig.from_dict(self.env_config), self.item_arch)
+
+    def _build(self, lr_schedule: Any) -> None:
+        super()._build(lr_schedule)
+        # The per-item scores are the logits: no dense layer mixing items after them.
+        self.action_net = nn.Identity()
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(dict(env_config=self.env_config, net_arch=self.item_arch))
+        return data
+
+
+class PPOAgent:
+    """A trained PPO model with the environment it was trained for; ``predict`` is greedy (the likeliest item)."""
+
+    def __init__(
+        self, model: PPO, config: EnvConfig, ppo_config: PPOConfig, seed: int, learning_curve: pd.DataFrame
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.observation = config.observation
+        self.ppo_config = ppo_config
+        self.seed = seed
+        self.learning_curve = learning_curve
+
+    @property
+    def name(self) -> str:
+        """Label in tables: ``ppo-<network>-seed<seed>``."""
+        return f"ppo-{self.ppo_config.policy.replace('_', '-')}-seed{self.seed}"
+
+    def predict(
+        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
+    ) -> tuple[NDArray[np.int64], Any]:
+        """Items for a batch of observations ``(K, obs_size)``; the most probable item unless ``deterministic=False``."""
+        action, state = self.model.predict(observation, state, episode_start, deterministic=deterministic)
+        return np.asarray(action), state
+
+    def evaluate(self, n_users: int = 2_000, seed: int = 0, stream: str = seeds.VALIDATION) -> dict[str, float]:
+        """:func:`recbook.evaluation.score` of the greedy policy (VALIDATION users by default)."""
+        return score(self, self.config, n_users, seed, stream)
+
+    def save(self, path: str | Path) -> Path:
+        """One zip: SB3's archive + ``recbook.json`` (env, PPO config, seed) + ``learning_curve.csv``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model.save(path)
+        metadata = {
+            "env_config": self.config.to_dict(),
+            "ppo_config": asdict(self.ppo_config),
+            "seed": self.seed,
+            "total_timesteps": int(self.model.num_timesteps),
+        }
+        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_METADATA, json.dumps(metadata, indent=2))
+            archive.writestr(_CURVE, self.learning_curve.to_csv(index=False))
+        return path
+
+
+def load_ppo(path: str | Path) -> PPOAgent:
+    """Load a :meth:`PPOAgent.save` zip (an SB3 archive: contains pickles, load only files you trust)."""
+    path = Path(path)
+    with zipfile.ZipFile(path) as archive:
+        metadata = json.loads(archive.read(_METADATA))
+        curve = pd.read_csv(archive.open(_CURVE))
+    config = EnvConfig.from_dict(metadata["env_config"])
+    model = PPO.load(path, device="cpu")
+    return PPOAgent(model, config, PPOConfig(**metadata["ppo_config"]), int(metadata["seed"]), curve)
+
+
+def train_ppo(
+    config: EnvConfig,
+    ppo: PPOConfig | None = None,
+    total_timesteps: int = 200_000,
+    seed: int = 0,
+    num_envs: int = 16,
+    eval_users: int = 2_000,
+    eval_freq: int = 20_000,
+    n_threads: int = 1,
+) -> PPOAgent:
+    """Train PPO on ``config`` (feedback observation) from TRAIN users; learning curve on VALIDATION users.
+
+    Args:
+        config: the environment; must use ``observation="feedback"``.
+        ppo: hyperparameters (default :class:`PPOConfig`).
+        total_timesteps: environment steps (transitions summed over users).
+        seed: seeds the training users, torch and the policy's sampling.
+        num_envs: users stepped together.
+        eval_users, eval_freq: learning-curve users per point and env steps between points.
+        n_threads: torch threads.
+    """
+    if not isinstance(config, EnvConfig):
+        raise ValueError(f"config must be an EnvConfig, got {type(config).__name__}")
+    if config.observation != "feedback":
+        raise ValueError(f"train_ppo reads the feedback observation; got observation={config.observation!r}")
+    if total_timesteps < 1:
+        raise ValueError(f"total_timesteps must be >= 1, got {total_timesteps}")
+    ppo = ppo if ppo is not None else PPOConfig()
+    th.set_num_threads(n_threads)
+    env = SB3VecEnv(config, num_envs, seed=seed)
+    kwargs = {k: v for k, v in asdict(ppo).items() if k not in ("policy", "net_arch")}
+    if ppo.policy == "item_shared":
+        policy: Any = ItemSharedActorCriticPolicy
+        policy_kwargs: dict[str, Any] = {"env_config": config.to_dict(), "net_arch": ppo.net_arch}
+    else:
+        policy, policy_kwargs = "MlpPolicy", {"net_arch": ppo.net_arch}
+    model = PPO(
+        policy,
+        env,
+        policy_kwargs=policy_kwargs,
+        seed=seeds.derive_seed(seed, seeds.TRAIN, "training", "ppo"),
+        device="cpu",
+        verbose=0,
+        **kwargs,
+    )
+    curve = LearningCurveCallback(config, eval_users, eval_freq, seed=0)
+    model.learn(total_timesteps=total_timesteps, callback=curve)
+    table = curve.learning_curve
+    return PPOAgent(model, config, ppo, seed, table if len(table) else pd.DataFrame(columns=LEARNING_CURVE_COLUMNS))
