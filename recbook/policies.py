@@ -632,6 +632,9 @@ class BayesIndex(Policy):
         hazard = 1.0 / np.maximum(view.steps_remaining, 1).astype(np.float64)[:, None]
         return value / (leave + hazard - leave * hazard)
 
+    def act(self, observation: NDArray[np.float64]) -> NDArray[np.int64]:
+        return self._argmax(self.scores(observation))
+
 
 
 
