@@ -184,5 +184,5 @@ class EnvConfig:
         return self.to_dict()
 
 
-#: The environment's parameters, in order: the fields of :class:`EnvConfig` (the envs' keyword arguments).
+#: The environment's parameters in order, the fields of :class:`EnvConfig` (the envs' keyword arguments).
 PARAMETERS: tuple[str, ...] = tuple(f.name for f in fields(EnvConfig) if f.init)

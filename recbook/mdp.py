@@ -230,7 +230,7 @@ def policy_evaluation(mdp: CountsMDP, policy: PolicyLike, gamma: float = 1.0) ->
 
     Args:
         mdp: the enumerated MDP.
-        policy: see :data:`PolicyLike`.
+        policy: see ``PolicyLike``.
         gamma: discount factor in ``[0, 1]``.
 
     Returns:
@@ -290,7 +290,7 @@ def q_learning(
     seed: int = 0,
     max_states: int = MAX_STATES,
 ) -> QLearningResult:
-    """Tabular Q-learning on the counts setting, from transitions sampled by :class:`RecommendationEnv`.
+    """Tabular Q-learning on the counts setting, from transitions sampled by :class:`recbook.env.RecommendationEnv`.
 
     Each episode is one session with a new user drawn from the prior (``seeds.TRAIN`` stream, purpose
     ``"users"``); rewards are what the environment returns (the engagement probability under

@@ -41,10 +41,14 @@ __all__ = [
     "validate_seed",
 ]
 
+#: The users a DQN learns from.
 TRAIN = "train"
+#: The users of learning curves and of every choice of hyperparameter or model.
 VALIDATION = "validation"
+#: The users of final tables, looked at only once every choice is made.
 TEST = "test"
-#: The user populations, in the order their ids are fixed (append only: ids are part of every stored result).
+#: The user populations in the order their ids are fixed (append only, since the ids are part of every stored
+#: result).
 STREAMS: tuple[str, ...] = (TRAIN, VALIDATION, TEST)
 #: What a generator is used for (append only, for the same reason).
 PURPOSES: tuple[str, ...] = ("users", "clicks", "exits", "policy", "catalog", "bootstrap", "training")

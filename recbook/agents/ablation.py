@@ -29,7 +29,9 @@ from recbook.seeds import TEST
 
 __all__ = ["ARMS", "SEEDS", "arm_runs", "run_ablation", "main"]
 
+#: The training seeds of every arm.
 SEEDS: tuple[int, ...] = (0, 1, 2)
+#: The arms, in the order the chapter shows them.
 ARMS: tuple[str, ...] = ("defaults", "target fix", "tuned, counts", "tuned, feedback")
 N_USERS = 20_000
 #: Env steps of the tuned arms: three times the original budget, a fifth of the ``feedback_mlp`` preset's.

@@ -1,6 +1,6 @@
 """Train, save, load and evaluate Stable-Baselines3 DQN on the recommendation simulator.
 
-A run reads top to bottom in :func:`train`: build the batched environment, the DQN (flat MLP or the item-shared
+A run reads top to bottom in :func:`train_dqn`: build the batched environment, the DQN (flat MLP or the item-shared
 network of :mod:`recbook.agents.networks`), the learning-curve and checkpoint callbacks, learn, wrap the result in
 a :class:`DQNAgent`. :class:`DQNConfig` holds the hyperparameters, each with the reason for its value.
 
@@ -180,7 +180,7 @@ class DQNConfig:
     train_reward: str = "observed"
     """The reward the TD targets sum. ``"observed"`` is the environment's reward (a 0/1 click under click feedback);
     ``"engagement"`` is the engagement probability of each recommendation, which the simulator knows (see
-    :class:`recbook.vector.SB3VecEnv`). The agent's observations are the same either way: it still sees only
+    :class:`recbook.agents.sb3.SB3VecEnv`). The agent's observations are the same either way: it still sees only
     clicks. Given what it has seen, a click's expectation *is* the engagement probability, so both targets estimate
     the same Q-values; the engagement reward removes the click's coin flip from every target (a
     Rao-Blackwellised reward, a variance reduction only a simulator allows). Identical under expected feedback.
@@ -431,7 +431,7 @@ class DQNAgent:
 
     @property
     def name(self) -> str:
-        """Label in tables: ``dqn-<network>-seed<seed>``."""
+        """The label in tables, ``dqn-<network>-seed<seed>``."""
         return f"dqn-{self.dqn_config.policy.replace('_', '-')}-seed{self.seed}"
 
     def action_probabilities(self, observation: Any, epsilon: float | None = None) -> NDArray[np.float64]:

@@ -54,11 +54,11 @@ class PPOConfig:
     """Hidden sizes of the per-item scorer and of the critic (or of both heads of the flat MLP)."""
     learning_rate: float = 3e-4
     n_steps: int = 256
-    """Steps per user per rollout: 16 users x 256 = 4096 transitions (hundreds of sessions) per update."""
+    """Steps per user per rollout, 16 users x 256 = 4096 transitions (hundreds of sessions) per update."""
     batch_size: int = 512
     n_epochs: int = 4
     gamma: float = 1.0
-    """No discounting, as for the DQN: the return until the user leaves or ``T`` is what is measured."""
+    """No discounting, as for the DQN, since the return until the user leaves or ``T`` is what is measured."""
     gae_lambda: float = 0.95
     clip_range: float = 0.2
     ent_coef: float = 0.01
@@ -162,7 +162,7 @@ class PPOAgent:
 
     @property
     def name(self) -> str:
-        """Label in tables: ``ppo-<network>-seed<seed>``."""
+        """The label in tables, ``ppo-<network>-seed<seed>``."""
         return f"ppo-{self.ppo_config.policy.replace('_', '-')}-seed{self.seed}"
 
     def predict(

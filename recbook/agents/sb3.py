@@ -27,7 +27,7 @@ REWARDS: tuple[str, ...] = ("observed", "engagement")
 
 
 class SB3VecEnv(VecEnv):
-    """A Stable-Baselines3 ``VecEnv`` over :class:`RecommendationVectorEnv` (same-step reset).
+    """A Stable-Baselines3 ``VecEnv`` over :class:`recbook.vector.RecommendationVectorEnv` (same-step reset).
 
     When a session ends, the returned observation is already the next user's first one; the last observation
     of the ended session is in ``infos[i]["terminal_observation"]`` as SB3 expects.

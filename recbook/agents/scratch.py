@@ -42,9 +42,9 @@ class ScratchDQNConfig:
     """
 
     total_timesteps: int = 150_000
-    """Transitions collected in total (SB3: ``learn(total_timesteps)``)."""
+    """Transitions collected in total (in SB3, ``learn(total_timesteps)``)."""
     num_envs: int = 32
-    """Users stepped together (SB3: the number of environments of the ``VecEnv``)."""
+    """Users stepped together (in SB3, the number of environments of the ``VecEnv``)."""
     buffer_size: int = 50_000
     """Replay capacity in transitions; the oldest are overwritten first."""
     learning_starts: int = 2_000
@@ -52,7 +52,7 @@ class ScratchDQNConfig:
     batch_size: int = 256
     """Transitions per gradient step, drawn uniformly from the buffer."""
     gamma: float = 1.0
-    """Discount factor. 1: sessions have a fixed length and the observation shows the steps remaining."""
+    """Discount factor 1, because sessions have a fixed length and the observation shows the steps remaining."""
     learning_rate: float = 1e-3
     """Adam step size (constant)."""
     train_freq: int = 1
@@ -64,11 +64,11 @@ class ScratchDQNConfig:
     exploration_fraction: float = 0.25
     """Fraction of ``total_timesteps`` over which ε falls linearly from the initial to the final value."""
     exploration_initial_eps: float = 1.0
-    """ε at the start: the probability of a uniformly random recommendation."""
+    """ε at the start, the probability of a uniformly random recommendation."""
     exploration_final_eps: float = 0.02
     """ε after the decay."""
     net_arch: tuple[int, ...] = (64, 64)
-    """Hidden layer sizes of the Q-network (SB3: ``policy_kwargs=dict(net_arch=[64, 64])``)."""
+    """Hidden layer sizes of the Q-network (in SB3, ``policy_kwargs=dict(net_arch=[64, 64])``)."""
     max_grad_norm: float = 10.0
     """Gradient-norm clip."""
 
