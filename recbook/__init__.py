@@ -49,6 +49,7 @@ _LAZY = {
     "DQNConfig": "recbook.agents.dqn",
     "TrainingConfig": "recbook.agents.dqn",
     "SB3VecEnv": "recbook.agents.sb3",
+    "sweep": "recbook.sweeps",
 }
 
 
@@ -80,5 +81,6 @@ __all__ = [
     "score",
     "seeds",
     "summarize",
+    "sweep",
     "train_dqn",
 ]

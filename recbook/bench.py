@@ -1,7 +1,15 @@
-"""Throughput benchmarks: ``python -m recbook.bench env``.
+"""Throughput benchmarks: ``python -m recbook.bench env`` and ``python -m recbook.bench train``.
 
-Measures the scalar environment's steps per second and the batched environment's user-steps per second for
+``env`` measures the scalar environment's steps per second and the batched environment's user-steps per second for
 several batch sizes ``K``, stepping with uniformly random actions, and prints the speed-up over the scalar env.
+
+``train`` measures DQN training throughput — environment steps per second on one torch thread, gradient steps
+included, evaluations excluded — of a preset (``item_shared_scratch`` by default) twice: with SB3's generic TD update, which calls each
+network on whole observations (three feature computations per gradient step), and with recbook's
+(``RecbookDQN._item_shared_q`` in :mod:`recbook.agents.dqn`: features cached per stored transition, the scorer run only
+where the update needs it). Both runs use the same seed and budget; their learning curves' last points are printed
+too (the two paths compute the same values, up to float rounding).
+
 Wall-clock figures depend on the machine and on what else it is doing; compare ratios measured in one run.
 """
 
@@ -11,6 +19,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -20,7 +29,7 @@ from recbook.config import EnvConfig
 from recbook.env import RecommendationEnv
 from recbook.vector import RecommendationVectorEnv
 
-__all__ = ["benchmark_scalar", "benchmark_batched", "benchmark_env", "main"]
+__all__ = ["benchmark_scalar", "benchmark_batched", "benchmark_env", "benchmark_train", "main"]
 
 
 def benchmark_scalar(config: EnvConfig, n_steps: int = 20_000, seed: int = 0) -> float:
@@ -69,14 +78,68 @@ def benchmark_env(
     return table
 
 
+def benchmark_train(
+    preset: str = "item_shared_scratch", total_timesteps: int = 30_000, seed: int = 0, eval_users: int = 500
+) -> pd.DataFrame:
+    """One row per TD-update path (``generic``, ``recbook``), same preset, seed and budget.
+
+    Columns: ``steps_per_s``, env steps per second of the training phase — from the first gradient step
+    (``learning_starts``) to the end, learning-curve evaluations excluded, one torch thread; ``learn_s``, the
+    wall-clock seconds of the whole ``learn`` call (warm-up and evaluations included); ``pct_oracle`` at the end
+    (``eval_users`` VALIDATION users); and ``speedup``, the ratio of ``steps_per_s`` to ``generic``'s.
+    """
+    # Imported here: ``python -m recbook.bench env`` needs no torch.
+    from recbook.agents.dqn import RecbookDQN, RunConfig, train_dqn
+
+    run = RunConfig.from_yaml(preset)
+    start = run.dqn.learning_starts
+    if total_timesteps <= start:
+        raise ValueError(f"total_timesteps must exceed the preset's learning_starts ({start}), got {total_timesteps}")
+    training = replace(
+        run.training, total_timesteps=total_timesteps, seed=seed, eval_freq=start, eval_users=eval_users, n_threads=1
+    )
+    rows = []
+    for path, shared in (("generic", False), ("recbook", True)):
+        RecbookDQN.shared_features = shared
+        try:
+            began = time.perf_counter()
+            agent = train_dqn(preset=preset, training=training)
+            learn = time.perf_counter() - began
+        finally:
+            RecbookDQN.shared_features = True
+        curve = agent.learning_curve.set_index("env_steps")
+        first = curve.index[curve.index >= start][0]
+        steps = curve.index[-1] - first
+        seconds = curve["train_time_s"].iloc[-1] - curve.loc[first, "train_time_s"]
+        rows.append(
+            {
+                "path": path,
+                "steps_per_s": steps / seconds,
+                "learn_s": learn,
+                "pct_oracle": float(curve["pct_oracle"].iloc[-1]),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table["speedup"] = table["steps_per_s"] / table["steps_per_s"].iloc[0]
+    return table
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recbook.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("target", choices=["env"], help="what to benchmark")
+    parser.add_argument("target", choices=["env", "train"], help="what to benchmark")
+    parser.add_argument("--preset", default="item_shared_scratch", help="train: the preset (default item_shared_scratch)")
+    parser.add_argument("--timesteps", type=int, default=30_000, help="train: env steps per run (default 30000)")
     parser.add_argument("--observation", default="feedback", help="observation mode (default: feedback)")
     parser.add_argument("--scalar-steps", type=int, default=20_000)
     parser.add_argument("--batched-user-steps", type=int, default=2_000_000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 1024])
     args = parser.parse_args(argv)
+    if args.target == "train":
+        table = benchmark_train(args.preset, args.timesteps)
+        print(f"DQN training throughput, preset {args.preset}, {args.timesteps:,} env steps, one torch thread")
+        print(table.to_string(index=False, formatters={"learn_s": "{:.1f}".format, "steps_per_s": "{:,.0f}".format,
+                                                        "pct_oracle": "{:.2f}".format, "speedup": "{:.2f}x".format}))
+        return 0
     config = EnvConfig(observation=args.observation)
     table = benchmark_env(config, args.batch_sizes, args.scalar_steps, args.batched_user_steps)
     print(f"recbook env throughput ({config.n_items} items, {config.session_length} steps, observation={config.observation})")

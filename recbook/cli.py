@@ -5,7 +5,9 @@ Subcommands::
     recbook evaluate POLICY [POLICY ...] [--config FILE|PRESET] [env flags] [--n-users N] [--seed S] [--csv OUT]
     recbook compare POLICY [POLICY ...] [--model PATH ...] [--reference NAME] [same options]
     recbook train --config FILE [--output PATH] [--total-timesteps N] [--seed S]
-    recbook bench env [bench options]
+    recbook sweep --config PRESET_OR_FILE --seeds 0 1 2 [--set dqn.n_steps=1,3,10 ...] [--total-timesteps N]
+                  [--backend local|ray] [--address HOST:PORT] [--jobs N] --output DIR
+    recbook bench env|train [bench options]
 
 Policy names are those of :data:`recbook.policies.POLICIES` (``random``, ``round-robin``, ``explore-once``,
 ``epsilon-greedy``, ``ucb``, ``thompson``, ``bayes-greedy``, ``oracle``). The environment comes from ``--config``
@@ -260,6 +262,19 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from recbook.sweeps import run_from_arguments
+
+    try:
+        frame = run_from_arguments(args)
+    except (ValueError, ConnectionError, FileNotFoundError) as exc:
+        raise CLIError(str(exc)) from exc
+    shown = frame.drop(columns=["run", "n_users", "eval_seed"])
+    print(shown.to_string(index=False, float_format="{:.3f}".format))
+    print(f"wrote {args.output / 'results.csv'} ({len(frame)} runs)")
+    return 0
+
+
 def _bench(rest: Sequence[str]) -> int:
     from recbook import bench
 
@@ -286,6 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--total-timesteps", type=int, help="override the config's training budget")
     train.add_argument("--seed", type=int, help="override the config's seed")
 
+    sweep = commands.add_parser("sweep", help="train one DQN per (--set values, seed) locally or on Ray")
+    from recbook.sweeps import add_arguments
+
+    add_arguments(sweep)
+
     bench = commands.add_parser("bench", help="benchmarks (recbook.bench); e.g. 'recbook bench env'", add_help=False)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to recbook.bench")
     return parser
@@ -302,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args, compare=True)
         if args.command == "train":
             return _train(args)
+        if args.command == "sweep":
+            return _sweep(args)
         return _bench(args.rest)
     except CLIError as exc:
         parser.exit(2, f"recbook: error: {exc}\n")

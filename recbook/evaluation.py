@@ -40,6 +40,8 @@ __all__ = [
     "summarize",
     "paired_difference",
     "interquartile_mean",
+    "aggregate_runs",
+    "performance_profile",
     "mean_confidence_interval",
 ]
 
@@ -467,7 +469,110 @@ def interquartile_mean(values: ArrayLike) -> float:
     array = np.asarray(values, dtype=np.float64).ravel()
     if array.size == 0:
         raise ValueError("values must not be empty")
-    return float(stats.trim_mean(array, 0.25))
+    return float(_iqm(array))
+
+
+def _iqm(values: NDArray[np.float64], axis: int = -1) -> Any:
+    return stats.trim_mean(values, 0.25, axis=axis)
+
+
+def aggregate_runs(
+    results: pd.DataFrame,
+    by: str | Sequence[str],
+    value: str = "pct_oracle",
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Aggregate one score per training run (e.g. a sweep's ``results.csv``) over the runs of each configuration.
+
+    Agarwal et al. (2021) recommend the interquartile mean over runs with a bootstrap interval over runs; with a
+    single task that is the percentile bootstrap of the IQM, resampling runs. With the handful of runs RL
+    experiments have, a bootstrap interval is too narrow (it cannot see beyond the values drawn), so the Student-t
+    interval of the mean is reported next to it.
+
+    Returns:
+        One row per configuration (indexed by ``by``): ``n_runs``, ``iqm`` with ``iqm_ci_low``/``_high``
+        (bootstrap), ``mean`` with ``mean_ci_low``/``_high`` (Student t), ``min``, ``median`` and ``max``.
+    """
+    _check_level(confidence_level, n_resamples)
+    keys = [by] if isinstance(by, str) else list(by)
+    missing = [column for column in [*keys, value] if column not in results.columns]
+    if missing:
+        raise ValueError(f"results has no column(s) {missing}; columns: {list(results.columns)}")
+    rows = []
+    for group, frame in results.groupby(keys, sort=False):
+        values = frame[value].to_numpy(dtype=np.float64)
+        mean, mean_low, mean_high = mean_confidence_interval(values, confidence_level)
+        low, high = _bootstrap((values,), _iqm, confidence_level, n_resamples, seed)
+        rows.append(
+            {
+                **dict(zip(keys, group if isinstance(group, tuple) else (group,))),
+                "n_runs": len(values),
+                "iqm": interquartile_mean(values),
+                "iqm_ci_low": low,
+                "iqm_ci_high": high,
+                "mean": mean,
+                "mean_ci_low": mean_low,
+                "mean_ci_high": mean_high,
+                "min": float(values.min()),
+                "median": float(np.median(values)),
+                "max": float(values.max()),
+            }
+        )
+    return pd.DataFrame(rows).set_index(keys)
+
+
+def performance_profile(
+    results: pd.DataFrame,
+    by: str,
+    value: str = "pct_oracle",
+    thresholds: ArrayLike | None = None,
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Run-score distributions (Agarwal et al. 2021): for each threshold ``tau``, the fraction of a configuration's
+    runs that score above ``tau``, with a percentile-bootstrap band over runs.
+
+    Args:
+        results: one row per run.
+        by: the column naming the configuration.
+        value: the score column.
+        thresholds: the ``tau`` grid (default: 100 points spanning the observed scores).
+
+    Returns:
+        Tidy rows ``by``, ``threshold``, ``fraction``, ``ci_low``, ``ci_high``.
+    """
+    _check_level(confidence_level, n_resamples)
+    if by not in results.columns or value not in results.columns:
+        raise ValueError(f"results must have columns {by!r} and {value!r}; columns: {list(results.columns)}")
+    scores = results[value].to_numpy(dtype=np.float64)
+    grid = (
+        np.linspace(scores.min() - 1e-9, scores.max(), 100)
+        if thresholds is None
+        else np.asarray(thresholds, dtype=np.float64)
+    )
+    frames = []
+    for name, frame in results.groupby(by, sort=False):
+        values = frame[value].to_numpy(dtype=np.float64)
+        above = (values[:, None] > grid[None, :]).astype(np.float64)  # (runs, thresholds)
+        rng = seeds.generator(seed, seeds.TEST, "bootstrap", "profile")
+        draws = rng.integers(0, len(values), size=(n_resamples, len(values)))
+        resampled = above[draws].mean(axis=1)  # (resamples, thresholds)
+        tail = (1 - confidence_level) / 2
+        frames.append(
+            pd.DataFrame(
+                {
+                    by: name,
+                    "threshold": grid,
+                    "fraction": above.mean(axis=0),
+                    "ci_low": np.quantile(resampled, tail, axis=0),
+                    "ci_high": np.quantile(resampled, 1 - tail, axis=0),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def mean_confidence_interval(

@@ -4,7 +4,8 @@ A policy's actions mean little on their own (item 3 is one user's favourite and 
 :func:`preference_rank_by_step` re-expresses each recommendation as the *rank* of the recommended item in that
 user's preferences (1 = the user's favourite) and counts, for every step, how often each rank was recommended.
 :func:`plot_rank_heatmaps` draws one heatmap per policy. :func:`cumulative_regret` and :func:`plot_cumulative_regret`
-draw how a policy's regret against the oracle builds up over a session (chapter 4).
+draw how a policy's regret against the oracle builds up over a session (chapter 4). :func:`plot_performance_profile`
+and :func:`plot_sensitivity` draw what a training sweep found (chapters 7 and 8).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -20,7 +22,15 @@ from matplotlib.ticker import MaxNLocator
 from scipy import stats
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["preference_rank_by_step", "plot_rank_heatmaps", "cumulative_regret", "mean_band", "plot_cumulative_regret"]
+__all__ = [
+    "preference_rank_by_step",
+    "plot_rank_heatmaps",
+    "cumulative_regret",
+    "mean_band",
+    "plot_cumulative_regret",
+    "plot_performance_profile",
+    "plot_sensitivity",
+]
 
 
 def preference_rank_by_step(actions: ArrayLike, preferences: ArrayLike) -> NDArray[np.float64]:
@@ -172,4 +182,45 @@ def plot_cumulative_regret(
     ax.axhline(0.0, color="0.3", linewidth=1.0)
     ax.set(xlabel="recommendation step t", ylabel="cumulative regret (engagements)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return ax
+
+
+def plot_performance_profile(
+    profile: pd.DataFrame, by: str, ax: Axes | None = None, xlabel: str = "% of oracle (VALIDATION users)"
+) -> Axes:
+    """Draw :func:`recbook.evaluation.performance_profile`: fraction of runs above each threshold, with its band."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 3.8))
+    palette = sns.color_palette(n_colors=profile[by].nunique())
+    for color, (name, frame) in zip(palette, profile.groupby(by, sort=False)):
+        ax.plot(frame["threshold"], frame["fraction"], color=color, linewidth=2, label=str(name))
+        ax.fill_between(frame["threshold"], frame["ci_low"], frame["ci_high"], color=color, alpha=0.2, linewidth=0)
+    ax.set(xlabel=xlabel, ylabel="fraction of runs scoring above", ylim=(-0.02, 1.02))
+    ax.legend(frameon=False, fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(palette))
+    return ax
+
+
+def plot_sensitivity(
+    results: pd.DataFrame,
+    rows: str,
+    columns: str,
+    value: str = "pct_oracle",
+    ax: Axes | None = None,
+    label: str = "% of oracle",
+    digits: int = 1,
+) -> Axes:
+    """Heatmap of ``value`` (averaged over seeds) for every ``rows`` x ``columns`` pair of a sweep, annotated."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 3.8))
+    table = results.pivot_table(index=rows, columns=columns, values=value, aggfunc="mean")
+    sns.heatmap(
+        table,
+        annot=True,
+        fmt=f".{digits}f",
+        cmap="viridis",
+        cbar_kws={"label": label},
+        ax=ax,
+        annot_kws={"fontsize": "small"},
+    )
+    ax.set(ylabel=rows, xlabel=columns)
     return ax

@@ -1,3 +1,5 @@
+import pytest
+
 from recbook import EnvConfig
 from recbook.bench import benchmark_env, main
 
@@ -15,3 +17,16 @@ def test_bench_cli_prints_ratio(capsys):
     assert main(["env", "--scalar-steps", "500", "--batched-user-steps", "5000", "--batch-sizes", "64"]) == 0
     out = capsys.readouterr().out
     assert "batched K=64 / scalar" in out
+
+
+def test_train_benchmark_compares_the_two_td_paths():
+    from recbook.agents.dqn import RecbookDQN
+    from recbook.bench import benchmark_train
+
+    table = benchmark_train("item_shared_scratch", total_timesteps=5_600, eval_users=50)
+    assert list(table["path"]) == ["generic", "recbook"]
+    assert (table["steps_per_s"] > 0).all() and table["speedup"].iloc[0] == 1.0
+    assert table["pct_oracle"].between(0, 100).all()
+    assert RecbookDQN.shared_features  # restored after the generic run
+    with pytest.raises(ValueError, match="learning_starts"):
+        benchmark_train("item_shared_scratch", total_timesteps=1_000)

@@ -119,3 +119,25 @@ def test_rollout_stops_recommending_to_users_who_left() -> None:
     for row, steps in zip(result.actions, made):
         assert (row[:steps] >= 0).all() and (row[steps:] == -1).all()  # no recommendation after leaving
     assert (result.engagement[result.actions == -1] == 0).all()
+
+
+def test_aggregate_runs_and_performance_profile():
+    from recbook.evaluation import aggregate_runs, performance_profile
+
+    runs = pd.DataFrame(
+        {"config": ["a"] * 5 + ["b"] * 4, "pct_oracle": [90.0, 91, 92, 93, 50, 95, 96, 97, 98]}
+    )
+    table = aggregate_runs(runs, "config")
+    assert table.loc["a", "n_runs"] == 5 and table.loc["b", "n_runs"] == 4
+    assert table.loc["a", "iqm"] == pytest.approx(91.0)  # the outlier 50 is trimmed
+    assert table.loc["a", "iqm"] > table.loc["a", "mean"]
+    assert table.loc["a", "iqm_ci_low"] <= table.loc["a", "iqm"] <= table.loc["a", "iqm_ci_high"]
+    assert table.loc["b", "mean_ci_low"] < 96.5 < table.loc["b", "mean_ci_high"]
+    assert aggregate_runs(runs, "config").equals(table)  # seeded
+    with pytest.raises(ValueError, match="score"):
+        aggregate_runs(runs, "config", value="score")
+    profile = performance_profile(runs, "config", thresholds=[0, 60, 94, 100])
+    a = profile[profile["config"] == "a"]["fraction"].tolist()
+    b = profile[profile["config"] == "b"]["fraction"].tolist()
+    assert a == [1.0, 0.8, 0.0, 0.0] and b == [1.0, 1.0, 1.0, 0.0]
+    assert (profile["ci_low"] <= profile["fraction"]).all() and (profile["fraction"] <= profile["ci_high"]).all()

@@ -90,3 +90,19 @@ def test_plot_cumulative_regret_one_line_per_policy():
     assert [line.get_label() for line in ax.get_lines()[:2]] == ["a", "b"]
     with pytest.raises(ValueError):
         plot_cumulative_regret({})
+
+
+def test_sweep_figures_label_their_axes():
+    import pandas as pd
+
+    from recbook.evaluation import performance_profile
+    from recbook.plots import plot_performance_profile, plot_sensitivity
+
+    runs = pd.DataFrame({"dqn.n_steps": [1, 1, 3, 3], "dqn.learning_rate": [1e-3, 3e-4] * 2,
+                         "pct_oracle": [96.0, 95.0, 94.0, 93.0]})
+    ax = plot_sensitivity(runs, "dqn.n_steps", "dqn.learning_rate")
+    assert ax.get_ylabel() == "dqn.n_steps" and ax.get_xlabel() == "dqn.learning_rate"
+    assert sorted(t.get_text() for t in ax.texts) == ["93.0", "94.0", "95.0", "96.0"]
+    ax = plot_performance_profile(performance_profile(runs, "dqn.n_steps"), "dqn.n_steps")
+    assert ax.get_xlabel() and ax.get_ylabel() == "fraction of runs scoring above"
+    assert len(ax.get_lines()) == 2

@@ -59,7 +59,7 @@ starting point and ``f`` also learns how much to trust an estimate from its coun
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch as th
@@ -69,10 +69,11 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
+from torch.nn import functional as F
 
 from recbook.config import EnvConfig
 
-__all__ = ["SKIPS", "ItemFeatures", "ItemSharedQNetwork", "ItemSharedDQNPolicy"]
+__all__ = ["SKIPS", "ItemFeatures", "ItemInputs", "ItemSharedQNetwork", "ItemSharedDQNPolicy"]
 
 SKIPS: tuple[str, ...] = ("exploit", "reward", "none")
 
@@ -207,6 +208,24 @@ class ItemFeatures(nn.Module):
         return items, context, baseline, next_value
 
 
+class ItemInputs(NamedTuple):
+    """What the shared scorer reads: each item's features ``items (B, n, F)``, the pooled ``context (B, C)`` that
+    every item's score also reads, and ``base (B, n)``, the skip term its output is added to (zeros with
+    ``skip="none"``)."""
+
+    items: th.Tensor
+    context: th.Tensor
+    base: th.Tensor
+
+    def split(self, size: int) -> tuple[ItemInputs, ItemInputs]:
+        """The first ``size`` rows and the rest (inputs of stacked observations and next observations)."""
+        return ItemInputs(*(x[:size] for x in self)), ItemInputs(*(x[size:] for x in self))
+
+    def rows(self, index: th.Tensor) -> ItemInputs:
+        """The rows ``index`` (a 1-D integer tensor)."""
+        return ItemInputs(*(x.index_select(0, index) for x in self))
+
+
 class ItemSharedQNetwork(QNetwork):
     """Q-network scoring every item with one shared MLP (see the module docstring).
 
@@ -263,18 +282,49 @@ class ItemSharedQNetwork(QNetwork):
         layers.append(last)
         self.q_net = nn.Sequential(*layers)  # the shared per-item scorer
 
-    def forward(self, obs: PyTorchObs) -> th.Tensor:
-        """Q-values of shape ``(B, n_items)`` for observations of shape ``(B, 3n + 1)`` (``(B, 4n + 1)``)."""
+    def item_inputs(self, obs: th.Tensor) -> ItemInputs:
+        """The scorer's inputs for every item of observations ``(B, 3n + 1)``: see :class:`ItemInputs`.
+
+        They depend on the observation only (:class:`ItemFeatures` has no parameters), so the online and the target
+        network can share them, and the replay buffer can keep them (:mod:`recbook.agents.replay`) instead of
+        recomputing them every time a transition is replayed.
+        """
         flat = self.extract_features(obs, self.features_extractor)
         items, context, baseline, next_value = self.item_features(flat)
-        n = items.shape[1]
-        joint = th.cat([items, context.unsqueeze(1).expand(-1, n, -1)], dim=-1)  # (B, n, F + C)
-        learned = self.q_net(joint).squeeze(-1)  # one scorer, applied to every item at once
         if self.skip == "exploit":
-            return baseline + learned
-        if self.skip == "reward":
-            return next_value + learned
-        return learned
+            base = baseline
+        elif self.skip == "reward":
+            base = next_value
+        else:
+            base = th.zeros_like(next_value)
+        return ItemInputs(items, context, base)
+
+    def scores(self, inputs: ItemInputs, actions: th.Tensor | None = None) -> th.Tensor:
+        """Q-values from :meth:`item_inputs`: ``(B, n_items)``, or ``(B, 1)`` for the items ``actions (B, 1)``.
+
+        The scorer's first layer reads ``[x_a, c]``; its context half ``W_c c`` is the same for every item, so it is
+        computed once per observation rather than once per item. With ``actions`` the scorer runs on the chosen
+        item's row only — ``n_items`` times less work for the TD update, which needs ``Q(s, a)`` of the logged
+        action and ``Q_target(s', a')`` of one next action.
+        """
+        items, context, base = inputs
+        if actions is not None:
+            index = actions.long().reshape(-1, 1)
+            items = items.gather(1, index.unsqueeze(-1).expand(-1, 1, items.shape[-1]))
+            base = base.gather(1, index)
+        batch, n, n_item = items.shape
+        layers = list(self.q_net)
+        first = layers[0]
+        shared = F.linear(context, first.weight[:, n_item:], first.bias).unsqueeze(1)  # (B, 1, hidden)
+        hidden = F.linear(items.reshape(batch * n, n_item), first.weight[:, :n_item]).view(batch, n, -1)
+        hidden = (hidden + shared).view(batch * n, -1)
+        for layer in layers[1:]:
+            hidden = layer(hidden)  # the same scorer for every item
+        return base + hidden.view(batch, n)
+
+    def forward(self, obs: PyTorchObs) -> th.Tensor:
+        """Q-values of shape ``(B, n_items)`` for observations of shape ``(B, 3n + 1)`` (``(B, 4n + 1)``)."""
+        return self.scores(self.item_inputs(obs))  # type: ignore[arg-type]
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -312,6 +362,12 @@ class ItemSharedDQNPolicy(DQNPolicy):
         self.env_config = dict(env_config)
         self.skip = skip
         super().__init__(observation_space, action_space, lr_schedule, net_arch=net_arch, **kwargs)
+
+    def set_training_mode(self, mode: bool) -> None:
+        # SB3 calls this before every prediction and gradient step; walking the modules each time costs more than
+        # the small network's forward pass. The networks have no dropout or batch norm: the mode changes nothing.
+        if self.training != mode:
+            super().set_training_mode(mode)
 
     def make_q_net(self) -> ItemSharedQNetwork:
         net_args = self._update_features_extractor(self.net_args, features_extractor=None)
