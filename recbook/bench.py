@@ -79,9 +79,16 @@ def benchmark_env(
 
 
 def benchmark_train(
-    preset: str = "item_shared_scratch", total_timesteps: int = 30_000, seed: int = 0, eval_users: int = 500
+    preset: str = "item_shared_scratch",
+    total_timesteps: int = 30_000,
+    seed: int = 0,
+    eval_users: int = 500,
+    repeats: int = 1,
 ) -> pd.DataFrame:
     """One row per TD-update path (``generic``, ``recbook``), same preset, seed and budget.
+
+    With ``repeats`` > 1 the two paths alternate ``repeats`` times and each row holds the medians, so a burst of
+    load from elsewhere on the machine cannot favour one path.
 
     Columns: ``steps_per_s``, env steps per second of the training phase — from the first gradient step
     (``learning_starts``) to the end, learning-curve evaluations excluded, one torch thread; ``learn_s``, the
@@ -98,8 +105,10 @@ def benchmark_train(
     training = replace(
         run.training, total_timesteps=total_timesteps, seed=seed, eval_freq=start, eval_users=eval_users, n_threads=1
     )
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
     rows = []
-    for path, shared in (("generic", False), ("recbook", True)):
+    for path, shared in (("generic", False), ("recbook", True)) * repeats:
         RecbookDQN.shared_features = shared
         try:
             began = time.perf_counter()
@@ -119,7 +128,7 @@ def benchmark_train(
                 "pct_oracle": float(curve["pct_oracle"].iloc[-1]),
             }
         )
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).groupby("path", sort=False).median().reset_index()
     table["speedup"] = table["steps_per_s"] / table["steps_per_s"].iloc[0]
     return table
 
@@ -129,14 +138,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("target", choices=["env", "train"], help="what to benchmark")
     parser.add_argument("--preset", default="item_shared_scratch", help="train: the preset (default item_shared_scratch)")
     parser.add_argument("--timesteps", type=int, default=30_000, help="train: env steps per run (default 30000)")
+    parser.add_argument("--repeats", type=int, default=1, help="train: alternate the two paths this many times")
     parser.add_argument("--observation", default="feedback", help="observation mode (default: feedback)")
     parser.add_argument("--scalar-steps", type=int, default=20_000)
     parser.add_argument("--batched-user-steps", type=int, default=2_000_000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 1024])
     args = parser.parse_args(argv)
     if args.target == "train":
-        table = benchmark_train(args.preset, args.timesteps)
-        print(f"DQN training throughput, preset {args.preset}, {args.timesteps:,} env steps, one torch thread")
+        table = benchmark_train(args.preset, args.timesteps, repeats=args.repeats)
+        print(f"DQN training throughput, preset {args.preset}, {args.timesteps:,} env steps, one torch thread"
+              + (f", median of {args.repeats} alternating runs" if args.repeats > 1 else ""))
         print(table.to_string(index=False, formatters={"learn_s": "{:.1f}".format, "steps_per_s": "{:,.0f}".format,
                                                         "pct_oracle": "{:.2f}".format, "speedup": "{:.2f}x".format}))
         return 0

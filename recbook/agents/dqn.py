@@ -396,6 +396,13 @@ class RecbookDQN(DQN):
             item_features = self.q_net.item_features
             buffer.attach_cache(item_features.n_items, item_features.n_features, self.q_net.item_inputs)
 
+    def _online_parameters(self) -> list[th.nn.Parameter]:
+        # What SB3 clips: the policy's parameters with a gradient, i.e. the online network's (the target network's
+        # never get one). Listed once rather than by walking the modules at every gradient step.
+        if getattr(self, "_online", None) is None or self._online[0] is not self.policy:
+            self._online = (self.policy, [p for p in self.policy.parameters() if p.requires_grad])
+        return self._online[1]
+
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         # SB3's DQN.train with the Double-DQN target and a choice of loss.
         self.policy.set_training_mode(True)
@@ -416,7 +423,7 @@ class RecbookDQN(DQN):
             losses.append(loss.item())
             self.policy.optimizer.zero_grad()
             loss.backward()
-            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+            th.nn.utils.clip_grad_norm_(self._online_parameters(), self.max_grad_norm)
             self.policy.optimizer.step()
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")

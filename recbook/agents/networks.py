@@ -364,10 +364,20 @@ class ItemSharedDQNPolicy(DQNPolicy):
         super().__init__(observation_space, action_space, lr_schedule, net_arch=net_arch, **kwargs)
 
     def set_training_mode(self, mode: bool) -> None:
-        # SB3 calls this before every prediction and gradient step; walking the modules each time costs more than
-        # the small network's forward pass. The networks have no dropout or batch norm: the mode changes nothing.
-        if self.training != mode:
+        # SB3 switches the mode before every batch of actions and every gradient step (train_freq=1 alternates
+        # them); walking the modules costs more than the small network's forward pass. These networks have no
+        # dropout or batch norm, so the mode changes no output: record it, and walk only if a module needs it.
+        if any(isinstance(m, (nn.Dropout, nn.modules.batchnorm._BatchNorm)) for m in self._mode_dependent()):
             super().set_training_mode(mode)
+        else:
+            self.training = mode
+
+    def _mode_dependent(self) -> list[nn.Module]:
+        if not hasattr(self, "_mode_modules"):
+            self._mode_modules = [
+                m for m in self.modules() if isinstance(m, (nn.Dropout, nn.modules.batchnorm._BatchNorm))
+            ]
+        return self._mode_modules
 
     def make_q_net(self) -> ItemSharedQNetwork:
         net_args = self._update_features_extractor(self.net_args, features_extractor=None)
