@@ -927,7 +927,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--horizons", type=int, nargs="+", default=[5, 10, 20], help="session lengths T")
     parser.add_argument("--n-users", type=int, default=2000, help="sessions per replication")
-    parser.add_argument("--replications", type=int, default=100)
+    parser.add_argument("--replications", type=int, default=300, help="independent logs per horizon")
     parser.add_argument("--truth-users", type=int, default=200_000, help="users for each true value")
     parser.add_argument("--logging-epsilon", type=float, default=0.3)
     parser.add_argument("--target-epsilon", type=float, default=0.1)
