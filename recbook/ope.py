@@ -19,19 +19,33 @@ Here ``w_t = rho_0 ... rho_t`` (``w_{-1} = 1``) and every estimate is a mean ove
 ``dr`` is unbiased whatever ``Q_hat`` is, as long as ``Q_hat`` is not fitted on the sessions it corrects: it is
 *cross-fitted* (``folds=2``: ``Q_hat`` is fitted on one half of the sessions and used on the other, and back).
 With an exact ``Q_hat`` its corrections ``r_t + V_hat(s_{t+1}) - Q_hat(s_t, a_t)`` have mean zero and it keeps
-DM's low variance; with a poor one it falls back towards PDIS.
+DM's low variance; with a poor one it falls back towards PDIS. The cross-fitting is *repeated* over ``splits=5``
+independent random assignments of the sessions to folds (Chernozhukov et al. 2018, "double/debiased machine
+learning", mean version): the estimate is the mean of the ``splits`` estimates ``theta_s`` (each unbiased, so
+their mean is too) and its variance ``mean_s(se_s^2 + (theta_s - theta)^2)`` adds the spread that the random
+choice of folds causes to each split's own standard error, so the estimate no longer hangs on one random split.
+``dm`` uses the same models.
 
-Intervals (95 % by default) are normal intervals ``value +- z * se`` from the per-session contributions (their
-standard deviation over ``sqrt(n)``; the delta method for the self-normalised estimators). DM's interval only
-reflects the spread of ``V_hat(s_0)`` over sessions, not the error of the fitted model, so it is too narrow when
-the model is biased; the chapter measures how often each interval covers the truth.
+Intervals (95 % by default). ``is`` and ``pdis`` are means of per-session weighted returns whose weights are
+products of ratios: right-skewed, with rare large values (heavy-tailed at long horizons). A logged sample that
+happens to contain few of the large weights gives a low estimate *and* a low standard error, so a normal
+interval ``value +- z * se`` misses the truth from below more often than from above. Their intervals are
+therefore *studentized bootstrap* (bootstrap-t) intervals over sessions (``n_resamples=2000``; Efron &
+Tibshirani 1993, ch. 12): the quantiles of ``t* = (mean* - mean) / se*`` over resamples replace ``+- z``,
+giving an interval that reaches further above the estimate than below. The reported ``se`` is the usual
+``sd / sqrt(n)``. ``dr`` and ``dm`` have normal intervals with the repeated-cross-fitting variance above;
+``wis`` and ``wpdis`` normal intervals with delta-method standard errors. DM's interval only reflects the spread
+of ``V_hat(s_0)`` over sessions and splits, not the error of the fitted model, so it is too narrow when the model
+is biased; the chapter measures how often each interval covers the truth.
 
 The *effective sample size* (Kish) of weights ``w`` is ``(sum w)^2 / sum w^2``: how many on-policy sessions the
 weighted logs are worth. Single-step (bandit) estimators for logs without sessions — IPW, SNIPW, DM, DR and
 Switch-DR — are in :func:`estimate_bandit`.
 
 Seeds: :func:`collect` draws users, clicks and the logging policy's coins from ``recbook.seeds`` streams
-``(seed, stream, "users" | "clicks" | "policy")``, so the same call gives the same logs.
+``(seed, stream, "users" | "clicks" | "policy")``, so the same call gives the same logs; :func:`estimate` draws
+its folds and bootstrap resamples from ``(seed, TEST, "bootstrap", "ope-folds" | "ope-is" | "ope-pdis")``, so the
+same call gives the same estimate and interval.
 """
 
 from __future__ import annotations
@@ -452,20 +466,29 @@ def _backward_fqe(
     probabilities: NDArray[np.float64],
     train_masks: Sequence[NDArray[np.bool_]],
     ridge: float,
-    predict_with: NDArray[np.int64] | None = None,
-) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    assignments: NDArray[np.int64] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.float64] | None]:
     """Fitted Q evaluation of several models at once, one backward pass over the steps.
 
     Model ``k`` is fitted on the sessions of ``train_masks[k]``. Returns the coefficients ``(K, T, f)`` and, if
-    ``predict_with`` (``(n,)`` model index per session) is given, ``Q_hat(s_t, a)`` ``(n, T, n_items)`` of each
-    session under its model. Each step's features are computed once for all sessions and models.
+    ``assignments`` (``(S, n)``: for each of ``S`` splits, the model index of each session) is given,
+    ``Q_hat(s_t, a_t)`` of the logged actions and ``V_hat(s_t)``, both ``(S, n, T)``, of each session under its
+    model in each split (else ``None, None``). Each step's features are computed once for all sessions and models.
     """
     n, horizon = logs.n_sessions, logs.horizon
     rows = np.arange(n)
     n_models = len(train_masks)
     coefficients: NDArray[np.float64] | None = None
     next_value = np.zeros((n_models, n))
-    q_out = None if predict_with is None else np.zeros((n, horizon, logs.config.n_items))
+    q_logged = v_out = None
+    # For each model, the (split, sessions) it predicts for.
+    uses: list[list[tuple[int, NDArray[np.bool_]]]] = [[] for _ in range(n_models)]
+    if assignments is not None:
+        q_logged = np.zeros((assignments.shape[0], n, horizon))
+        v_out = np.zeros((assignments.shape[0], n, horizon))
+        for split, assignment in enumerate(assignments):
+            for k in np.unique(assignment):
+                uses[int(k)].append((split, assignment == k))
     for t in range(horizon - 1, -1, -1):
         features = _features(logs.config, logs.observations[:, t])  # (n, n_items, f)
         if coefficients is None:
@@ -478,11 +501,12 @@ def _backward_fqe(
             coefficients[k, t] = np.linalg.solve(gram, x.T @ y)
             q_all = features @ coefficients[k, t]
             next_value[k] = (probabilities[:, t] * q_all).sum(axis=1)
-            if q_out is not None and predict_with is not None:
-                chosen = predict_with == k
-                q_out[chosen, t] = q_all[chosen]
+            if q_logged is not None and v_out is not None:
+                for split, chosen in uses[k]:
+                    q_logged[split, chosen, t] = q_all[chosen, logs.actions[chosen, t]]
+                    v_out[split, chosen, t] = next_value[k, chosen]
     assert coefficients is not None
-    return coefficients, q_out
+    return coefficients, q_logged, v_out
 
 
 def fit_q_function(
@@ -500,7 +524,7 @@ def fit_q_function(
     """
     if probabilities is None:
         probabilities = target_probabilities(logs, target)
-    coefficients, _ = _backward_fqe(logs, probabilities, [np.ones(logs.n_sessions, dtype=bool)], ridge)
+    coefficients, _, _ = _backward_fqe(logs, probabilities, [np.ones(logs.n_sessions, dtype=bool)], ridge)
     config = logs.config
 
     def q_function(observations: NDArray[np.float64], steps: NDArray[np.int64]) -> NDArray[np.float64]:
@@ -529,8 +553,9 @@ class Estimate:
     Attributes:
         method: the estimator's name.
         value: the estimate.
-        ci_low, ci_high: the normal confidence interval (level ``confidence_level``).
-        se: the standard error.
+        ci_low, ci_high: the confidence interval (level ``confidence_level``): studentized bootstrap for
+            ``is``/``pdis``, normal otherwise (see the module docstring).
+        se: the standard error (for ``dm``/``dr``, including the spread over cross-fitting splits).
         ess: effective sample size of the weights the method uses (the trajectory weights for ``is``/``wis``;
             the mean over steps of the cumulative weights' ESS for ``pdis``/``wpdis``/``dr``; ``n`` for ``dm``).
         n: number of sessions (or rows, for bandit logs).
@@ -578,24 +603,91 @@ def _check_level(confidence_level: float) -> float:
     return float(confidence_level)
 
 
-def _cross_fit_q(
-    logs: Logs, target: Any, probabilities: NDArray[np.float64], folds: int, seed: int, ridge: float = 1e-3
-) -> NDArray[np.float64]:
-    """``Q_hat(s_t, a)`` ``(n, T, n_items)`` with each session's Q fitted on the other folds' sessions."""
-    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 1:
-        raise ValueError(f"folds must be a positive integer, got {folds!r}")
+def _studentized(
+    method: str,
+    contributions: NDArray[np.float64],
+    ess: float,
+    level: float,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> Estimate:
+    """The mean of per-session ``contributions`` with a studentized bootstrap (bootstrap-t) interval.
+
+    Each of ``n_resamples`` resamples of the sessions (with replacement) gives ``t* = (mean* - mean) / se*``; the
+    interval is ``[mean - t*_(1 - a/2) se, mean - t*_(a/2) se]`` with ``a = 1 - level`` and ``se`` the usual
+    ``sd / sqrt(n)`` (Efron & Tibshirani 1993, ch. 12). A sample that lacks its rare large weights has a low mean
+    *and* a low ``se``, so ``t*`` has a long lower tail and the interval reaches further above the mean than
+    below: the correction a normal interval misses for right-skewed weighted returns. ``n_resamples=0`` (or
+    fewer than two sessions, or no spread) gives the normal interval.
+    """
+    n = contributions.size
+    value = float(contributions.mean())
+    if n_resamples == 0 or n < 2 or not contributions.std() > 0:
+        return _normal(method, value, contributions, ess, level)
+    se = float(contributions.std(ddof=1) / np.sqrt(n))
+    centred = contributions - value
+    t_star = np.empty(n_resamples)
+    chunk = max(1, 2_000_000 // n)  # resamples per batch: bounds the index array to ~16 MB
+    for start in range(0, n_resamples, chunk):
+        stop = min(start + chunk, n_resamples)
+        sample = centred[rng.integers(0, n, size=(stop - start, n))]
+        shift = sample.mean(axis=1)
+        variance = np.maximum((sample**2).mean(axis=1) - shift**2, 0.0) * n / (n - 1)
+        se_star = np.sqrt(variance / n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_star[start:stop] = np.where(se_star > 0, shift / se_star, np.sign(shift) * np.inf)
+    alpha = 1.0 - level
+    t_low, t_high = np.quantile(t_star, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
+    return Estimate(method, value, float(value - t_high * se), float(value - t_low * se), se, float(ess), n, level)
+
+
+def _check_count(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _cross_fit(
+    logs: Logs, probabilities: NDArray[np.float64], folds: int, splits: int, seed: int, ridge: float = 1e-3
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Repeated cross-fitting: ``Q_hat(s_t, a_t)`` and ``V_hat(s_t)``, both ``(splits, n, T)``.
+
+    Each split assigns the sessions to ``folds`` random folds (split 0 is the assignment of a single
+    cross-fitting); each session's values come from the model fitted on the other folds of that split.
+    ``folds=1`` fits one model on all logs (then there is a single split).
+    """
+    folds = _check_count(folds, "folds", 1)
+    splits = _check_count(splits, "splits", 1)
     n = logs.n_sessions
     if folds == 1:
         masks = [np.ones(n, dtype=bool)]
-        assignment = np.zeros(n, dtype=np.int64)
+        assignments = np.zeros((1, n), dtype=np.int64)
     else:
         if n < 2 * folds:
             raise ValueError(f"folds={folds} needs at least {2 * folds} sessions, got {n}")
-        assignment = seeds.generator(seed, seeds.TEST, "bootstrap", "ope-folds").permutation(n) % folds
-        masks = [assignment != fold for fold in range(folds)]
-    _, q = _backward_fqe(logs, probabilities, masks, ridge, predict_with=assignment)
-    assert q is not None
-    return q
+        rng = seeds.generator(seed, seeds.TEST, "bootstrap", "ope-folds")
+        folds_of = np.stack([rng.permutation(n) % folds for _ in range(splits)])
+        masks = [folds_of[split] != fold for split in range(splits) for fold in range(folds)]
+        assignments = folds_of + folds * np.arange(splits)[:, None]  # model index = split * folds + fold
+    _, q_logged, v = _backward_fqe(logs, probabilities, masks, ridge, assignments=assignments)
+    assert q_logged is not None and v is not None
+    return q_logged, v
+
+
+def _repeated(method: str, contributions: NDArray[np.float64], ess: float, level: float) -> Estimate:
+    """Combine per-split estimates ``contributions`` ``(S, n)`` (Chernozhukov et al. 2018, mean version).
+
+    Value: the mean over splits of the split estimates ``theta_s`` (each unbiased, so the mean is too). Variance:
+    ``mean_s(se_s^2 + (theta_s - value)^2)``, each split's own standard error plus the spread that the random
+    choice of folds adds. Normal interval. With one split this is :func:`_normal`.
+    """
+    splits, n = contributions.shape
+    thetas = contributions.mean(axis=1)
+    value = float(thetas.mean())
+    ses = contributions.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.full(splits, np.nan)
+    se = float(np.sqrt(np.mean(ses**2 + (thetas - value) ** 2)))
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    return Estimate(method, value, value - z * se, value + z * se, se, float(ess), n, level)
 
 
 def estimate(
@@ -605,6 +697,8 @@ def estimate(
     *,
     q_function: QFunction | None = None,
     folds: int = 2,
+    splits: int = 5,
+    n_resamples: int = 2000,
     confidence_level: float = 0.95,
     seed: int = 0,
 ) -> Estimate:
@@ -617,8 +711,13 @@ def estimate(
         q_function: for ``dm``/``dr``, a given Q-function ``q(observations, steps) -> (K, n_items)`` instead of
             fitting one (:func:`fit_q_function`); with it ``dr`` is not cross-fitted.
         folds: cross-fitting folds of ``dr`` (and of ``dm``, so both use the same models); 1 fits on all logs.
-        confidence_level: of the normal interval (default 0.95).
-        seed: assigns sessions to folds (``seeds`` stream TEST, purpose ``"bootstrap"``).
+        splits: repeated cross-fitting of ``dr``/``dm``: the number of independent random fold assignments whose
+            estimates are averaged (their spread enters the standard error); 1 cross-fits once.
+        n_resamples: studentized-bootstrap resamples of the intervals of ``is`` and ``pdis``; 0 gives their
+            normal interval.
+        confidence_level: of the interval (default 0.95).
+        seed: assigns sessions to folds and draws the bootstrap resamples (``seeds`` stream TEST, purpose
+            ``"bootstrap"``).
 
     Returns:
         an :class:`Estimate`.
@@ -628,6 +727,7 @@ def estimate(
     if not isinstance(logs, Logs):
         raise ValueError(f"logs must be Logs (collect() or Logs.from_frame()), got {type(logs).__name__}")
     level = _check_level(confidence_level)
+    n_resamples = _check_count(n_resamples, "n_resamples", 0)
     start = time.perf_counter()
     probabilities = target_probabilities(logs, target)
     rho = importance_weights(logs, target, probabilities)
@@ -635,9 +735,15 @@ def estimate(
     n = logs.n_sessions
     r = logs.rewards
     per_step_ess = float(np.mean([effective_sample_size(w[:, t]) for t in range(logs.horizon)]))
-    if method == "is":
-        contributions = w[:, -1] * r.sum(axis=1)
-        result = _normal(method, contributions.mean(), contributions, effective_sample_size(w[:, -1]), level)
+    if method in ("is", "pdis"):
+        rng = seeds.generator(seed, seeds.TEST, "bootstrap", "ope-" + method)
+        if method == "is":
+            contributions = w[:, -1] * r.sum(axis=1)
+            ess = effective_sample_size(w[:, -1])
+        else:
+            contributions = (w * r).sum(axis=1)
+            ess = per_step_ess
+        result = _studentized(method, contributions, ess, level, n_resamples, rng)
     elif method == "wis":
         weight = w[:, -1]
         if weight.sum() == 0:
@@ -646,9 +752,6 @@ def estimate(
         value = float((weight * g).sum() / weight.sum())
         influence = weight * (g - value) / weight.mean()
         result = _normal(method, value, influence, effective_sample_size(weight), level)
-    elif method == "pdis":
-        contributions = (w * r).sum(axis=1)
-        result = _normal(method, contributions.mean(), contributions, per_step_ess, level)
     elif method == "wpdis":
         mean_w = w.mean(axis=0)
         if np.any(mean_w == 0):
@@ -659,16 +762,16 @@ def estimate(
     else:
         if q_function is not None:
             q = _q_values(logs, q_function)
+            q_logged = np.take_along_axis(q, logs.actions[..., None], axis=2)[None, ..., 0]
+            v = (probabilities * q).sum(axis=2)[None]  # V_hat(s_t), (1, n, T)
         else:
-            q = _cross_fit_q(logs, target, probabilities, folds, seed)
-        v = (probabilities * q).sum(axis=2)  # V_hat(s_t), (n, T)
+            q_logged, v = _cross_fit(logs, probabilities, folds, splits, seed)
         if method == "dm":
-            result = _normal(method, v[:, 0].mean(), v[:, 0], float(n), level)
+            result = _repeated(method, v[:, :, 0], float(n), level)
         else:
-            q_logged = np.take_along_axis(q, logs.actions[..., None], axis=2)[..., 0]
             w_before = np.concatenate([np.ones((n, 1)), w[:, :-1]], axis=1)
-            contributions = (w * (r - q_logged) + w_before * v).sum(axis=1)
-            result = _normal(method, contributions.mean(), contributions, per_step_ess, level)
+            contributions = (w * (r - q_logged) + w_before * v).sum(axis=2)  # (splits, n)
+            result = _repeated(method, contributions, per_step_ess, level)
     return _with_seconds(result, time.perf_counter() - start)
 
 
@@ -824,7 +927,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--horizons", type=int, nargs="+", default=[5, 10, 20], help="session lengths T")
     parser.add_argument("--n-users", type=int, default=2000, help="sessions per replication")
-    parser.add_argument("--replications", type=int, default=100)
+    parser.add_argument("--replications", type=int, default=300, help="independent logs per horizon")
     parser.add_argument("--truth-users", type=int, default=200_000, help="users for each true value")
     parser.add_argument("--logging-epsilon", type=float, default=0.3)
     parser.add_argument("--target-epsilon", type=float, default=0.1)

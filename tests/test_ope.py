@@ -21,6 +21,7 @@ from recbook.ope import (
     summarize_replications,
     true_value,
 )
+from recbook.ope import _cross_fit, _repeated, _studentized, target_probabilities
 from recbook.policies import BayesGreedy, EpsilonGreedy, Random, RoundRobin
 
 SMALL = EnvConfig(n_items=3, session_length=2, observation="counts")
@@ -203,6 +204,81 @@ def test_bad_arguments() -> None:
         )
     with pytest.raises(ValueError, match="confidence_level"):
         estimate(logs, Fixed([1, 0, 0]), "is", confidence_level=1.5)
+    with pytest.raises(ValueError, match="n_resamples"):
+        estimate(logs, Fixed([1, 0, 0]), "is", n_resamples=-1)
+    with pytest.raises(ValueError, match="splits"):
+        estimate(logs, Fixed([1, 0, 0]), "dr", splits=0)
+    with pytest.raises(ValueError, match="folds"):
+        estimate(logs, Fixed([1, 0, 0]), "dr", folds=True)
+
+
+# -- intervals ------------------------------------------------------------------------------------------------
+def test_studentized_bootstrap_covers_a_skewed_mean_where_the_normal_interval_does_not() -> None:
+    """Means of 100 lognormal(0, 1.5) draws: skewed like the weighted returns of long sessions."""
+    rng = np.random.default_rng(0)
+    truth = np.exp(1.5**2 / 2)
+    normal = studentized = 0
+    for i in range(400):
+        x = rng.lognormal(0.0, 1.5, 100)
+        plain = _studentized("x", x, 0.0, 0.95, 0, np.random.default_rng(i))
+        boot = _studentized("x", x, 0.0, 0.95, 1000, np.random.default_rng(i))
+        assert plain.ci_low < plain.value < plain.ci_high and plain.se == boot.se
+        # Right-skewed data: the interval reaches further above the mean than below it.
+        assert boot.ci_high - boot.value > boot.value - boot.ci_low
+        normal += plain.covers(truth)
+        studentized += boot.covers(truth)
+    assert normal / 400 < 0.9 <= studentized / 400
+    assert studentized - normal >= 12  # 3 points
+
+
+def test_is_and_pdis_intervals_are_studentized_bootstrap_and_seeded() -> None:
+    config = EnvConfig(n_items=5, session_length=8, observation="feedback")
+    logs = collect(config, EpsilonGreedy(config, epsilon=0.3), 500, seed=0)
+    target = EpsilonGreedy(config, epsilon=0.1)
+    for method in ("is", "pdis"):
+        normal = estimate(logs, target, method, n_resamples=0)
+        boot = estimate(logs, target, method, seed=3)
+        assert boot.value == normal.value and boot.se == normal.se
+        z = (normal.ci_high - normal.value) / normal.se
+        assert z == pytest.approx(1.959964, abs=1e-5)
+        assert (boot.ci_low, boot.ci_high) != (normal.ci_low, normal.ci_high)
+        assert boot.ci_high - boot.value > boot.value - boot.ci_low  # weights are right-skewed
+        again = estimate(logs, target, method, seed=3)
+        assert (again.ci_low, again.ci_high) == (boot.ci_low, boot.ci_high)
+        other = estimate(logs, target, method, seed=4)
+        assert (other.ci_low, other.ci_high) != (boot.ci_low, boot.ci_high)
+    constant = _studentized("x", np.ones(10), 0.0, 0.95, 100, np.random.default_rng(0))
+    assert (constant.ci_low, constant.value, constant.ci_high) == (1.0, 1.0, 1.0)
+
+
+def test_repeated_cross_fitting_by_hand() -> None:
+    # Two splits whose estimates are 2 and 3, each with standard error sqrt(1/3).
+    result = _repeated("dr", np.array([[1.0, 2.0, 3.0], [2.0, 3.0, 4.0]]), 3.0, 0.95)
+    assert result.value == pytest.approx(2.5)
+    assert result.se == pytest.approx(np.sqrt(1 / 3 + 0.25))
+    assert result.ci_high - result.value == pytest.approx(1.959964 * result.se, rel=1e-6)
+
+
+def test_dr_averages_its_splits_and_widens_by_their_spread() -> None:
+    config = EnvConfig(n_items=5, session_length=6, observation="feedback")
+    logs = collect(config, EpsilonGreedy(config, epsilon=0.3), 400, seed=1)
+    target = EpsilonGreedy(config, epsilon=0.1)
+    single = estimate(logs, target, "dr", splits=1, seed=7)
+    repeated = estimate(logs, target, "dr", splits=4, seed=7)
+    assert repeated.value != single.value
+    assert abs(repeated.value - single.value) < 2 * single.se
+    # The spread over splits only adds to the per-split standard errors.
+    q_logged, v = _cross_fit(logs, target_probabilities(logs, target), 2, 4, seed=7)
+    w = np.cumprod(importance_weights(logs, target), axis=1)
+    w_before = np.concatenate([np.ones((400, 1)), w[:, :-1]], axis=1)
+    contributions = (w * (logs.rewards - q_logged) + w_before * v).sum(axis=2)
+    thetas = contributions.mean(axis=1)
+    assert thetas[0] == pytest.approx(single.value)
+    assert repeated.value == pytest.approx(thetas.mean())
+    per_split_se = contributions.std(axis=1, ddof=1) / np.sqrt(400)
+    assert repeated.se > np.sqrt(np.mean(per_split_se**2))
+    # dm uses the same models: the mean over splits of V_hat(s_0).
+    assert estimate(logs, target, "dm", splits=4, seed=7).value == pytest.approx(v[:, :, 0].mean())
 
 
 def test_effective_sample_size() -> None:
@@ -262,5 +338,3 @@ def test_bandit_errors() -> None:
         estimate_bandit([1.0], [0.5], [1.0], "dr")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         estimate_bandit([1.0], [0.5], [2.0])
-
-
