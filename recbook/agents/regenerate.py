@@ -54,27 +54,22 @@ N_STEPS_CHOICES: tuple[int, ...] = (1, 3, 10)
 
 
 def choose_n_steps(preset: str = "item_shared_scratch", choices: tuple[int, ...] = N_STEPS_CHOICES,
-                   seeds_: tuple[int, ...] = (0,), n_users: int = N_USERS) -> pd.DataFrame:
+                   seeds_: tuple[int, ...] = (0,), n_users: int = N_USERS,
+                   output: Path | None = None) -> pd.DataFrame:
     """Train ``preset`` with each ``n_steps`` in ``choices`` and score it on VALIDATION users (never TEST users).
 
-    One row per (n_steps, seed): ``pct_oracle`` and ``expected_return`` from :func:`recbook.evaluation.score`
-    on ``n_users`` VALIDATION users (seed 0), and the training time. The preset's ``n_steps`` is the best row.
+    A one-axis :func:`recbook.sweeps.sweep` (its runs go to ``output``, default a temporary folder). One row per
+    (n_steps, seed): ``pct_oracle`` with its CI on ``n_users`` VALIDATION users (``eval_seed`` 0), the paired
+    difference from BayesGreedy and the training time. The preset's ``n_steps`` is the best row.
     """
-    from dataclasses import replace
+    import tempfile
 
-    from recbook.agents.dqn import train_dqn
+    from recbook.sweeps import sweep
 
-    rows = []
-    run = RunConfig.from_yaml(preset)
-    for n_steps in choices:
-        for seed in seeds_:
-            began = time.perf_counter()
-            agent = train_dqn(preset=preset, dqn=replace(run.dqn, n_steps=n_steps), seed=seed)
-            result = agent.evaluate(n_users, seed=0)
-            rows.append({"preset": preset, "n_steps": n_steps, "seed": seed, **result,
-                         "train_time_s": time.perf_counter() - began})
-            print(rows[-1], flush=True)
-    return pd.DataFrame(rows)
+    with tempfile.TemporaryDirectory() as folder:
+        table = sweep(preset, seeds=seeds_, overrides={"dqn.n_steps": list(choices)}, n_users=n_users,
+                      output=output or folder, jobs=1)
+    return table.rename(columns={"dqn.n_steps": "n_steps"}).assign(preset=preset)
 
 
 def held_out_table(directory: Path, stems: list[str] | None = None) -> pd.DataFrame:
