@@ -108,3 +108,10 @@ def test_cache_is_skipped_above_the_memory_limit(trained):
         assert buffer.cache is None and buffer.cached_inputs(buffer.sample(8)) is None
     finally:
         buffer.cache = keep
+
+
+def test_saved_model_holds_no_replay_data(trained, tmp_path):
+    """The cache bookkeeping (which points at the buffer) must not be pickled into the model file."""
+    trained.save(tmp_path / "model.zip")
+    assert (tmp_path / "model.zip").stat().st_size < 1_000_000
+    assert trained.replay_buffer.cache is not None  # saving leaves the running model's cache alone

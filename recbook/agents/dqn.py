@@ -396,6 +396,10 @@ class RecbookDQN(DQN):
             item_features = self.q_net.item_features
             buffer.attach_cache(item_features.n_items, item_features.n_features, self.q_net.item_inputs)
 
+    def _excluded_save_params(self) -> list[str]:
+        # The cache bookkeeping points at the replay buffer and the policy: never pickle it into a model file.
+        return [*super()._excluded_save_params(), "_cache_tried", "_online"]
+
     def _online_parameters(self) -> list[th.nn.Parameter]:
         # What SB3 clips: the policy's parameters with a gradient, i.e. the online network's (the target network's
         # never get one). Listed once rather than by walking the modules at every gradient step.
