@@ -21,7 +21,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from recbook import seeds

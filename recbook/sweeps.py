@@ -36,7 +36,6 @@ The numbers do not depend on the backend: a run's training and scoring are seede
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import re
@@ -504,18 +503,10 @@ def run_from_arguments(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recbook.sweeps", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        frame = run_from_arguments(args)
-    except (ValueError, ConnectionError, FileNotFoundError) as exc:
-        parser.exit(2, f"recbook sweep: error: {exc}\n")
-    buffer = io.StringIO()
-    frame.drop(columns=["run"]).to_string(buffer, index=False, float_format="{:.3f}".format)
-    print(buffer.getvalue())
-    print(f"wrote {args.output / 'results.csv'}")
-    return 0
+    """``python -m recbook.sweeps ...`` is ``recbook sweep ...``."""
+    from recbook.cli import main as cli
+
+    return cli(["sweep", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
