@@ -313,14 +313,17 @@ class ItemSharedQNetwork(QNetwork):
             items = items.gather(1, index.unsqueeze(-1).expand(-1, 1, items.shape[-1]))
             base = base.gather(1, index)
         batch, n, n_item = items.shape
-        layers = list(self.q_net)
-        first = layers[0]
+        first, *layers = self.q_net
         shared = F.linear(context, first.weight[:, n_item:], first.bias).unsqueeze(1)  # (B, 1, hidden)
-        hidden = F.linear(items.reshape(batch * n, n_item), first.weight[:, :n_item]).view(batch, n, -1)
-        hidden = (hidden + shared).view(batch * n, -1)
-        for layer in layers[1:]:
-            hidden = layer(hidden)  # the same scorer for every item
-        return base + hidden.view(batch, n)
+        hidden = F.linear(items, first.weight[:, :n_item]).add_(shared)  # (B, n, hidden)
+        for layer in layers:  # the same scorer for every item
+            if isinstance(layer, nn.Linear):
+                hidden = F.linear(hidden, layer.weight, layer.bias)
+            elif isinstance(layer, nn.ReLU):
+                hidden = hidden.relu_()  # in place: no linear's backward reads its own output
+            else:
+                hidden = layer(hidden)
+        return base + hidden.squeeze(-1)
 
     def forward(self, obs: PyTorchObs) -> th.Tensor:
         """Q-values of shape ``(B, n_items)`` for observations of shape ``(B, 3n + 1)`` (``(B, 4n + 1)``)."""
