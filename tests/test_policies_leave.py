@@ -11,7 +11,7 @@ from recbook import planning
 from recbook.config import EnvConfig
 from recbook.evaluation import rollout, sample_users
 from recbook.observations import ObservationLayout
-from recbook.policies import POLICIES, BayesGreedy, Oracle, brute_force_optimum, make_policy, oracle_return
+from recbook.policies import POLICIES, BayesGreedy, BayesRollout, Oracle, brute_force_optimum, make_policy, oracle_return
 
 LEAVE = EnvConfig(leave_rate=0.3, item_quality="uniform", observation="feedback")
 TINY = [
@@ -181,3 +181,52 @@ def test_bad_inputs() -> None:
         planning.brute_force_plan(np.full(10, 0.1), LEAVE)
     with pytest.raises(ValueError, match="tie_break"):
         make_policy("bayes-index", LEAVE, tie_break="last")
+
+
+def _state(config: EnvConfig, counts: np.ndarray, preferences: np.ndarray, step: int) -> np.ndarray:
+    layout = ObservationLayout(config.replace(observation="feedback"))
+    exposure = config.decay_model.exposure_table(config.session_length)
+    return layout.build(counts, preferences * exposure[counts], step, preferences)
+
+
+def test_bayes_rollout_is_exact_when_everything_is_revealed() -> None:
+    """Two steps left, every item revealed: recommend a, then (if the user stays) the index rule's last step,
+    which is myopic (h = 1). No scenario differs, so the Monte-Carlo value is exact."""
+    config = LEAVE.replace(n_items=4, session_length=7, item_quality=(0.1, 0.4, 0.7, 0.95))
+    preferences = sample_users(config, n_users=5, seed=4)
+    counts = np.array([[2, 1, 1, 1], [1, 2, 1, 1], [1, 1, 2, 1], [1, 1, 1, 2], [1, 1, 1, 2]])
+    obs = _state(config, counts, preferences, step=5)
+    policy = BayesRollout(config, seed=0, n_samples=3)
+    m = config.decay_model.multiplier(np.arange(1, 8))  # m[c] = m(c + 1)
+    leave = config.leave_probability(np.arange(4))
+    expected = np.zeros((5, 4))
+    for a in range(4):
+        after = counts.copy()
+        after[:, a] += 1
+        later = (preferences * m[after]).max(axis=1)
+        expected[:, a] = preferences[:, a] * m[counts[:, a]] + (1 - leave[a]) * later
+    np.testing.assert_allclose(policy.scores(obs), expected, rtol=1e-6)
+
+
+def test_bayes_rollout_values_an_unrevealed_item_at_its_posterior_mean_on_the_last_step() -> None:
+    config = LEAVE.replace(n_items=4, session_length=6, item_quality=(0.1, 0.4, 0.7, 0.95))
+    preferences = np.array([[0.5, 0.2, 0.2, 0.1]])
+    counts = np.array([[3, 2, 0, 0]])
+    obs = _state(config, counts, preferences, step=5)
+    scores = BayesRollout(config, seed=1, n_samples=20_000).scores(obs)[0]
+    m = config.decay_model.multiplier(np.arange(1, 8))
+    np.testing.assert_allclose(scores[:2], preferences[0, :2] * m[counts[0, :2]], rtol=1e-6)
+    np.testing.assert_allclose(scores[2:], (1 - 0.7) / 2, rtol=0.02)  # (1 - S) alpha_a / alpha_U
+
+
+def test_bayes_rollout_is_seeded_and_refuses_bad_arguments() -> None:
+    obs = _state(LEAVE, np.array([[1, 0, 2, 0, 0, 1, 0, 0, 0, 1]] * 3), sample_users(LEAVE, 3, seed=5), step=5)
+    first = BayesRollout(LEAVE, seed=3, n_samples=8).scores(obs)
+    np.testing.assert_array_equal(first, BayesRollout(LEAVE, seed=3, n_samples=8).scores(obs))
+    assert not np.array_equal(first, BayesRollout(LEAVE, seed=4, n_samples=8).scores(obs))
+    with pytest.raises(ValueError, match="n_samples"):
+        BayesRollout(LEAVE, n_samples=0)
+    with pytest.raises(ValueError, match="chunk"):
+        BayesRollout(LEAVE, chunk=2.5)
+    with pytest.raises(ValueError, match="feedback"):
+        BayesRollout(LEAVE.replace(feedback="click"))

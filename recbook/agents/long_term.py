@@ -7,9 +7,13 @@ DQN models ``data/models/leave_seed{0,1,2}.zip``) writes, under ``data/models/``
 * ``leave/test_table.csv`` — every trained agent and the heuristics on :data:`N_TEST_USERS` TEST users (seed 0):
   expected return, % of the planner with its CI, paired differences with ``bayes-index`` and ``bayes-greedy``;
 * ``leave/sweep_dqn.csv`` — a DQN trained at each leave rate of :data:`SWEEP_RATES` (preset ``leave`` with that
-  rate; 0 is the original setting's users with the decile catalogue), scored on TEST users.
+  rate; 0 is the original setting's users with the decile catalogue), scored on TEST users;
+* ``leave/rollout_table.csv`` — the Bayesian rollout planner (:class:`recbook.policies.BayesRollout`, which does
+  not know ``p``) next to the DQN seeds, bayes-index and BayesGreedy on :data:`N_ROLLOUT_USERS` TEST users, in
+  :func:`test_table`'s columns: how much of the gap to the full-information planner a policy without ``p`` can
+  close. The planner costs about 0.1 s per user (one core), so it gets fewer users than the main table.
 
-``--only ppo|table|sweep`` (repeatable) restricts the work.
+``--only ppo|table|sweep|rollout`` (repeatable) restricts the work.
 """
 
 from __future__ import annotations
@@ -25,14 +29,28 @@ from recbook import seeds
 from recbook.agents.dqn import RunConfig, load_agent, train_dqn
 from recbook.agents.ppo import PPOConfig, load_ppo, train_ppo
 from recbook.evaluation import evaluate, paired_difference, summarize
+from recbook.policies import BayesRollout
 from recbook.paths import DATA_DIR
 
-__all__ = ["HEURISTICS", "N_TEST_USERS", "PPO_SEEDS", "PPO_STEPS", "SWEEP_RATES", "main", "test_table"]
+__all__ = [
+    "HEURISTICS",
+    "N_ROLLOUT_USERS",
+    "N_TEST_USERS",
+    "PPO_SEEDS",
+    "PPO_STEPS",
+    "ROLLOUT_SAMPLES",
+    "SWEEP_RATES",
+    "main",
+    "test_table",
+]
 
 #: TEST users of the final table.
 N_TEST_USERS = 20_000
 #: Heuristics of the final table (the oracle is the reference of ``pct_oracle``).
 HEURISTICS: tuple[str, ...] = ("random", "bayes-greedy", "thompson", "ucb", "bayes-index", "myopic-oracle", "oracle")
+#: TEST users of the rollout-planner table, and the planner's scenarios per user and step.
+N_ROLLOUT_USERS = 5_000
+ROLLOUT_SAMPLES = 64
 #: PPO's budget (environment steps) per seed.
 PPO_STEPS = 200_000
 #: PPO training seeds.
@@ -42,22 +60,30 @@ SWEEP_RATES: tuple[float, ...] = (0.0, 0.1, 0.3, 0.6)
 SWEEP_STEPS = 60_000  # the VALIDATION curves at λ = 0.3 were flat after 50k steps
 
 
-def test_table(agents: dict[str, Any], n_users: int = N_TEST_USERS, seed: int = 0) -> pd.DataFrame:
-    """Agents and :data:`HEURISTICS` on the same TEST users: one row per policy.
+def test_table(
+    agents: dict[str, Any],
+    n_users: int = N_TEST_USERS,
+    seed: int = 0,
+    heuristics: tuple[str, ...] = HEURISTICS,
+    references: tuple[str, ...] = ("bayes-index", "bayes-greedy"),
+) -> pd.DataFrame:
+    """Agents and ``heuristics`` (names of :data:`recbook.policies.POLICIES`, ``bayes-index`` among them) on the
+    same TEST users: one row per policy.
 
     Columns: ``expected_return``, ``pct_oracle`` with ``pct_oracle_ci_low``/``_high`` (bootstrap, ratio of means),
     and for each reference ``r`` in (``bayes-index``, ``bayes-greedy``) the paired difference of % of the planner
     ``pct_diff_r`` with ``pct_diff_r_ci_low``/``_high`` (paired bootstrap of the expected-return difference, scaled
-    by 100 / the planner's mean return).
+    by 100 / the planner's mean return). ``references`` name policies of the table (agents or heuristics).
     """
     from recbook.policies import make_policy
 
     config = RunConfig.from_yaml("leave").env
     policies: dict[str, Any] = dict(agents)
-    policies.update({name: make_policy(name, config, seed=seed) for name in HEURISTICS})
+    policies.update({name: make_policy(name, config, seed=seed) for name in heuristics})
     table = evaluate(policies, config, n_users=n_users, seed=seed, stream=seeds.TEST)
     summary = summarize(table, metric="expected_return", n_resamples=1000)
-    oracle_mean = float(table.loc[table["policy"] == "oracle", "oracle_return"].mean())
+    # The planner's value of each user (the same in every policy's rows).
+    oracle_mean = float(table.loc[table["policy"] == "bayes-index", "oracle_return"].mean())
     rows = []
     for name in policies:
         row = {
@@ -68,7 +94,7 @@ def test_table(agents: dict[str, Any], n_users: int = N_TEST_USERS, seed: int = 
             "pct_oracle_ci_low": float(summary.loc[name, "pct_oracle_ci_low"]),
             "pct_oracle_ci_high": float(summary.loc[name, "pct_oracle_ci_high"]),
         }
-        for reference in ("bayes-index", "bayes-greedy"):
+        for reference in references:
             if name == reference:
                 continue
             diff = paired_difference(table, name, reference, "expected_return", n_resamples=1000)
@@ -84,10 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recbook.agents.long_term", description=__doc__.split("\n")[0])
     parser.add_argument("--models", type=Path, default=DATA_DIR / "models")
     parser.add_argument("--output", type=Path, default=DATA_DIR / "leave")
-    parser.add_argument("--only", action="append", choices=("ppo", "table", "sweep"))
+    parser.add_argument("--only", action="append", choices=("ppo", "table", "sweep", "rollout"))
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
-    todo = set(args.only or ("ppo", "table", "sweep"))
+    todo = set(args.only or ("ppo", "table", "sweep", "rollout"))
     config = RunConfig.from_yaml("leave").env
     if "ppo" in todo:
         for seed in PPO_SEEDS:
@@ -104,15 +130,28 @@ def main(argv: list[str] | None = None) -> int:
                          "train_time_s": float(agent.learning_curve["train_time_s"].iloc[-1])})
             print(rate, result, flush=True)
         pd.DataFrame(rows).to_csv(args.output / "sweep_dqn.csv", index=False)
+    agents: dict[str, Any] = {}
+    for seed in (0, 1, 2):
+        for stem, loader in ((f"leave_seed{seed}", load_agent), (f"ppo_leave_seed{seed}", load_ppo)):
+            path = args.models / f"{stem}.zip"
+            if path.exists():
+                agents[stem.replace("leave_", "dqn_" if stem.startswith("leave") else "")] = loader(path)
     if "table" in todo:
-        agents: dict[str, Any] = {}
-        for seed in (0, 1, 2):
-            for stem, loader in ((f"leave_seed{seed}", load_agent), (f"ppo_leave_seed{seed}", load_ppo)):
-                path = args.models / f"{stem}.zip"
-                if path.exists():
-                    agents[stem.replace("leave_", "dqn_" if stem.startswith("leave") else "")] = loader(path)
         table = test_table(agents)
         table.to_csv(args.output / "test_table.csv", index=False)
+        print(table.to_string(index=False))
+    if "rollout" in todo:
+        began = time.process_time()
+        planner = BayesRollout(config, seed=0, n_samples=ROLLOUT_SAMPLES)
+        dqns = {name: agent for name, agent in agents.items() if name.startswith("dqn")}
+        table = test_table(
+            {"bayes-rollout": planner, **dqns},
+            n_users=N_ROLLOUT_USERS,
+            heuristics=("bayes-greedy", "bayes-index"),
+            references=("bayes-index", "bayes-greedy", "bayes-rollout"),
+        )
+        table["cpu_seconds"] = time.process_time() - began
+        table.to_csv(args.output / "rollout_table.csv", index=False)
         print(table.to_string(index=False))
     return 0
 
