@@ -76,10 +76,24 @@ def test_cached_inputs_equal_fresh_ones(trained):
         fresh_following = trained.q_net.item_inputs(samples.next_observations)
     for got, expected in zip(current, fresh_current):
         assert th.allclose(got, expected, atol=1e-6)
-    going_on = samples.dones.squeeze(1) == 0  # ended sessions' next inputs are zeros: never used
-    assert 0 < going_on.sum() < len(going_on)
+    going_on = samples.dones.squeeze(1) == 0
+    assert 0 < going_on.sum() < len(going_on)  # both kinds of next observation were sampled
     for got, expected in zip(following, fresh_following):
-        assert th.allclose(got[going_on], expected[going_on], atol=1e-6)
+        assert th.allclose(got, expected, atol=1e-6)
+
+
+def test_acting_reuses_the_next_observations_inputs(trained):
+    """After add, the agent's next batch of observations (no session ended) gets the inputs add computed."""
+    buffer = trained.replay_buffer
+    last = (buffer.pos - 1) % buffer.buffer_size
+    stored = buffer.next_observations[last]
+    prepared = buffer.prepared_inputs(stored)
+    assert prepared is not None
+    with th.no_grad():
+        fresh = trained.q_net.item_inputs(th.as_tensor(stored, dtype=th.float32))
+    for got, expected in zip(prepared, fresh):
+        assert th.allclose(got, expected, atol=1e-6)
+    assert buffer.prepared_inputs(stored + 1.0) is None
 
 
 def test_shared_td_values_equal_generic_ones(trained):

@@ -330,11 +330,14 @@ class RecbookDQN(DQN):
         if self.shared_features and isinstance(self.q_net, ItemSharedQNetwork) and batch.ndim == 2:
             # Training's acting step: the greedy action from the item inputs, which the replay buffer keeps for
             # the TD updates (see recbook.agents.replay), without SB3's per-call wrapping.
+            buffer = self.replay_buffer if isinstance(self.replay_buffer, RecbookReplayBuffer) else None
             with th.no_grad():
-                inputs = self.q_net.item_inputs(th.as_tensor(batch, dtype=th.float32))
+                inputs = buffer.prepared_inputs(batch) if buffer is not None else None
+                if inputs is None:
+                    inputs = self.q_net.item_inputs(th.as_tensor(batch, dtype=th.float32))
                 action = self.q_net.scores(inputs).argmax(dim=1).numpy()
-            if isinstance(self.replay_buffer, RecbookReplayBuffer):
-                self.replay_buffer.offer(batch, inputs)
+            if buffer is not None:
+                buffer.offer(batch, inputs)
         else:
             action, state = self.policy.predict(observation, state, episode_start, deterministic=True)
             action = np.asarray(action)

@@ -9,8 +9,12 @@ observations, not where they came from, so every replay recomputed them, for bot
 :class:`RecbookReplayBuffer` draws samples exactly as SB3's :class:`~stable_baselines3.common.buffers.NStepReplayBuffer`
 (the same random numbers, the same n-step returns, the same next observations; ``n_steps=1`` gives SB3's plain
 ``ReplayBuffer`` samples) and records the flat positions it read. :class:`ItemInputCache` keeps the scorer's
-inputs of each stored observation and next observation, filled on first use and forgotten when the buffer
-overwrites the slot.
+inputs of each stored observation and next observation, forgotten when the buffer overwrites the slot. An
+observation's inputs come from the acting step that computed them anyway (:meth:`RecbookReplayBuffer.offer`); the
+next observations' are computed in one batch when the transition is stored, and the agent's next action reuses
+them (:meth:`RecbookReplayBuffer.prepared_inputs`) unless a session ended in between. Whatever is still missing
+(transitions stored before the cache was attached: the warm-up before ``learning_starts``) is computed on first
+use.
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ class RecbookReplayBuffer(NStepReplayBuffer):
         self.last_positions: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
         self.cache: ItemInputCache | None = None
         self._offered: tuple[NDArray[Any], ItemInputs] | None = None
+        self._prepared: tuple[NDArray[Any], ItemInputs] | None = None
 
     def attach_cache(
         self,
@@ -128,34 +133,37 @@ class RecbookReplayBuffer(NStepReplayBuffer):
         return True
 
     def offer(self, observations: NDArray[Any], inputs: ItemInputs) -> None:
-        """The network just computed ``inputs`` of ``observations`` to act on them (the agent's ``predict``); the
-        next :meth:`add` keeps them if it stores these observations — as this step's observations, and as the
-        previous step's next observations of every user whose session went on."""
+        """The network just computed (or :meth:`prepared_inputs` handed it) ``inputs`` of ``observations`` to act
+        on them (the agent's ``predict``); the next :meth:`add` keeps them if it stores these observations."""
         self._offered = (np.array(observations, copy=True), inputs) if self.cache is not None else None
 
-    def add(self, obs: NDArray[Any], *args: Any, **kwargs: Any) -> None:
+    def prepared_inputs(self, observations: NDArray[Any]) -> ItemInputs | None:
+        """The inputs of ``observations`` if they are the next observations of the last :meth:`add` (no user's
+        session ended in between), which :meth:`add` computed already; else ``None``."""
+        prepared = self._prepared
+        if prepared is None or not np.array_equal(prepared[0], observations):
+            return None
+        return prepared[1]
+
+    def add(self, obs: NDArray[Any], next_obs: NDArray[Any], *args: Any, **kwargs: Any) -> None:
         position = self.pos
-        previous = (position - 1) % self.buffer_size
-        had_previous = self.full or position > 0
-        super().add(obs, *args, **kwargs)
+        super().add(obs, next_obs, *args, **kwargs)
         offered, self._offered = self._offered, None
+        self._prepared = None
         if self.cache is None:
             return
-        envs = np.arange(self.n_envs)
-        self.cache.forget(position * self.n_envs + envs)
-        if offered is None or not np.array_equal(offered[0], obs):
-            return
-        inputs = offered[1]
-        self.cache.store(0, position * self.n_envs + envs, inputs)
-        # A transition that ends the session has no next-state value (its target is masked by done), so its next
-        # observation's inputs are never used: store zeros rather than compute them.
-        ended = self.dones[position].astype(bool) & ~self.timeouts[position].astype(bool)
-        if ended.any():
-            zeros = ItemInputs(*(th.zeros_like(x) for x in inputs.rows(th.as_tensor(np.flatnonzero(ended)))))
-            self.cache.store(1, position * self.n_envs + envs[ended], zeros)
-        if had_previous:
-            went_on = (self.next_observations[previous] == self.observations[position]).all(axis=1)
-            self.cache.store(1, previous * self.n_envs + envs[went_on], inputs.rows(th.as_tensor(np.flatnonzero(went_on))))
+        slots = position * self.n_envs + np.arange(self.n_envs)
+        self.cache.forget(slots)
+        if offered is not None and np.array_equal(offered[0], obs):
+            self.cache.store(0, slots, offered[1])
+        # The next observations' inputs, in one batch now: a TD update that samples this newest transition needs
+        # them before the agent acts again, and the agent's next action reads the same inputs (prepared_inputs)
+        # unless a session ended. So each stored observation's inputs are computed once.
+        stored = self.next_observations[position]
+        with th.no_grad():
+            following = self.cache.compute(th.as_tensor(stored, dtype=th.float32))
+        self.cache.store(1, slots, following)
+        self._prepared = (np.array(stored, copy=True), following)
 
     def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> ReplayBufferSamples:
         # SB3's NStepReplayBuffer._get_samples, recording the positions it reads.
@@ -207,4 +215,5 @@ class RecbookReplayBuffer(NStepReplayBuffer):
         state["cache"] = None
         state["last_positions"] = None
         state["_offered"] = None
+        state["_prepared"] = None
         return state
