@@ -65,6 +65,7 @@ __all__ = [
     "BayesRollout",
     "MyopicOracle",
     "Oracle",
+    "dirichlet_posterior_mean",
     "hazard_index",
     "make_policy",
     "brute_force_optimum",
@@ -230,16 +231,7 @@ class Policy:
     def _posterior_mean(self, view: FeedbackView) -> NDArray[np.float64]:
         """Posterior-mean preference of every item (expected feedback: exact; clicks: Beta approximation)."""
         if self.config.feedback == "expected":
-            revealed = view.revealed
-            unrevealed_mass = np.clip(1.0 - np.where(revealed, view.value, 0.0).sum(axis=1, keepdims=True), 0, 1)
-            alpha_unseen = np.where(revealed, 0.0, self._alpha)
-            share = np.divide(
-                alpha_unseen,
-                alpha_unseen.sum(axis=1, keepdims=True),
-                out=np.zeros_like(alpha_unseen),
-                where=alpha_unseen.sum(axis=1, keepdims=True) > 0,
-            )
-            return np.where(revealed, view.value, unrevealed_mass * share)
+            return dirichlet_posterior_mean(view.revealed, view.value, self._alpha)
         a, b = self._beta_posterior(view)
         return a / (a + b)
 
@@ -637,6 +629,20 @@ class BayesIndex(Policy):
         return self._argmax(self.scores(observation))
 
 
+def dirichlet_posterior_mean(
+    revealed: NDArray[np.bool_], value: NDArray[np.float64], alpha: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Posterior-mean preferences ``(..., n)`` under expected feedback: a revealed item's observed value, and for
+    the others the unrevealed mass ``1 - S`` shared in proportion to ``alpha`` (Dirichlet neutrality: the
+    unrevealed part is ``(1 - S) Dirichlet(alpha_U)``). ``value`` is read only where ``revealed``."""
+    known = np.where(revealed, value, 0.0)
+    unrevealed_mass = np.clip(1.0 - known.sum(axis=-1, keepdims=True), 0.0, 1.0)
+    weight = np.where(revealed, 0.0, alpha)
+    total = weight.sum(axis=-1, keepdims=True)
+    share = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
+    return np.where(revealed, value, unrevealed_mass * share)
+
+
 def hazard_index(
     value: NDArray[np.float64], leave: NDArray[np.float64], steps_remaining: NDArray[np.int64]
 ) -> NDArray[np.float64]:
@@ -735,16 +741,11 @@ class BayesRollout(Policy):
         alive = 1.0 - self._leave[first]
         count[rows, first] += 1
         shown[rows, first] = True
-        prior = np.broadcast_to(alpha, truth.shape)
         for step in range(1, int(steps_remaining.max(initial=0))):
             remaining = left - step
             active = remaining > 0
             # The index rule's posterior means in this scenario (what it has seen of it).
-            seen = np.where(shown, truth, 0.0)
-            weight = np.where(shown, 0.0, prior)
-            weight_sum = weight.sum(axis=1, keepdims=True)
-            share = np.divide(weight, weight_sum, out=np.zeros_like(weight), where=weight_sum > 0)
-            mean = np.where(shown, truth, np.clip(1.0 - seen.sum(axis=1, keepdims=True), 0.0, 1.0) * share)
+            mean = dirichlet_posterior_mean(shown, truth, alpha)
             index = hazard_index(mean * multiplier[count], self._leave, remaining)
             pick = index.argmax(axis=1)
             ret += np.where(active, alive * truth[rows, pick] * multiplier[count[rows, pick]], 0.0)
