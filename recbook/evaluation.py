@@ -31,6 +31,7 @@ __all__ = [
     "PredictsActions",
     "Rollout",
     "sample_users",
+    "EXITS",
     "rollout",
     "run_policy",
     "score",
@@ -88,27 +89,49 @@ def sample_users(config: EnvConfig, n_users: int, seed: int, stream: str = seeds
     return sample_preferences(seeds.generator(seed, stream, "users"), config.alpha_vector, size=int(n_users))
 
 
+#: How :func:`rollout` treats users who leave (``leave_rate > 0``): ``"sampled"`` draws each exit, ``"expected"``
+#: keeps every user and weights each step by the probability that the user is still there.
+EXITS: tuple[str, ...] = ("sampled", "expected")
+
+
 def rollout(
     policy: PredictsActions,
     config: EnvConfig,
     preferences: NDArray[np.float64],
     seed: int = 0,
     deterministic: bool = True,
+    exits: str = "sampled",
 ) -> Rollout:
     """Run one session per row of ``preferences`` with ``policy``, all users stepped together.
 
-    A user who leaves (``leave_rate > 0``) gets no more recommendations: the rest of the row holds action ``-1``
-    and zero reward and engagement.
+    With ``exits="sampled"`` (default) a user who leaves (``leave_rate > 0``) gets no more recommendations: the
+    rest of the row holds action ``-1`` and zero reward and engagement.
+
+    With ``exits="expected"`` no exit is drawn. A policy sees nothing of an exit but the session's end, so what it
+    recommends while the user stays does not depend on the exit coins: every session runs all ``T`` steps, and
+    step ``t``'s reward and engagement are multiplied by the probability that the user is still there,
+    ``prod_{s<t} (1 - leave_probability(a_s))``. Summed over the steps that is the return's expectation over the
+    exits, given the clicks and the policy's coins: the same mean as sampled exits, without the exits' coin flips
+    (a Rao-Blackwellised estimate). Under expected feedback with a deterministic policy the return is then exact
+    for each user, and paired differences between policies are no longer blurred by different exit draws.
+    ``actions`` then describe the path of a user who stays. Identical to ``"sampled"`` when ``leave_rate`` is 0.
 
     The environment uses the observation mode the policy declares in its ``observation`` attribute (e.g. the
     oracle needs ``"oracle"``), falling back to ``config.observation``. ``seed`` seeds the click draws, so two
     policies evaluated with the same ``preferences`` and ``seed`` face the same users and the same random stream.
     """
+    if exits not in EXITS:
+        raise ValueError(f"exits must be one of {EXITS}, got {exits!r}")
     observation = getattr(policy, "observation", None) or config.observation
     env_config = config.replace(observation=observation) if observation != config.observation else config
+    weigh = exits == "expected" and config.leave_rate > 0
+    if weigh:
+        # The observations do not depend on the leave rate (the qualities are shown either way).
+        env_config = env_config.replace(leave_rate=0.0)
     preferences = np.asarray(preferences, dtype=np.float64)
     n_users, total = preferences.shape[0], env_config.session_length
     env = RecommendationVectorEnv.from_config(env_config, n_users)
+    still_there = np.ones(n_users)
     obs, _ = env.reset(seed=seed, options={"preferences": preferences})
     actions = np.full((n_users, total), -1, dtype=np.int64)
     rewards = np.zeros((n_users, total))
@@ -121,6 +144,9 @@ def rollout(
         action = np.asarray(action).reshape(n_users)
         reward, probability, _ = env.advance(validate_actions(action, n_users, env_config.n_items), active)
         actions[active, t] = action[active]
+        if weigh:
+            reward, probability = reward * still_there, probability * still_there
+            still_there = still_there * (1.0 - config.leave_probability(action))
         rewards[:, t] = reward
         engagement[:, t] = probability
         active &= ~env.done()
@@ -156,6 +182,7 @@ def run_policy(
     seed: int,
     stream: str,
     deterministic: bool = True,
+    exits: str = "sampled",
 ) -> Rollout:
     """One policy named ``name`` on ``preferences`` with the clicks and policy coins of ``(seed, stream)``.
 
@@ -165,7 +192,7 @@ def run_policy(
     if callable(getattr(policy, "reset", None)) and hasattr(policy, "np_random"):
         policy.reset(seeds.derive_seed(seed, stream, "policy", name))
     click_seed = seeds.derive_seed(seed, stream, "clicks")
-    return rollout(policy, config, preferences, seed=click_seed, deterministic=deterministic)
+    return rollout(policy, config, preferences, seed=click_seed, deterministic=deterministic, exits=exits)
 
 
 def score(
@@ -175,6 +202,7 @@ def score(
     seed: int = 0,
     stream: str = seeds.VALIDATION,
     deterministic: bool = True,
+    exits: str = "sampled",
 ) -> dict[str, float]:
     """One policy's headline numbers on ``n_users`` users of ``(seed, stream)``: the one scoring path.
 
@@ -190,7 +218,7 @@ def score(
     _check_config(policy, name, config)
     preferences = sample_users(config, n_users, seed, stream)
     oracle = oracle_return(preferences, config)
-    result = run_policy(policy, name, config, preferences, seed, stream, deterministic)
+    result = run_policy(policy, name, config, preferences, seed, stream, deterministic, exits)
     expected = result.engagement.sum(axis=1)
     return {
         "mean_return": float(result.rewards.sum(axis=1).mean()),
@@ -208,6 +236,7 @@ def evaluate(
     deterministic: bool = True,
     entropy_base: float | None = None,
     stream: str = seeds.TEST,
+    exits: str = "sampled",
 ) -> pd.DataFrame:
     """Evaluate policies on the same users with common random numbers; one row per (policy, user).
 
@@ -224,6 +253,7 @@ def evaluate(
         entropy_base: ``None`` for entropy in nats, ``2`` for bits.
         stream: whose users: :data:`~recbook.seeds.TEST` (default; final results) or
             :data:`~recbook.seeds.VALIDATION` (choices).
+        exits: ``"sampled"`` or ``"expected"``: how users who leave are simulated (see :func:`rollout`).
 
     Returns:
         A ``DataFrame`` with columns ``policy``, ``user`` and :data:`recbook.metrics.METRIC_COLUMNS`. ``oracle_return`` is the
@@ -253,7 +283,7 @@ def evaluate(
     oracle = oracle_return(preferences, config)
     frames = []
     for name, policy in named:
-        result = run_policy(policy, name, config, preferences, seed, stream, deterministic)
+        result = run_policy(policy, name, config, preferences, seed, stream, deterministic, exits)
         columns = session_metrics(
             result.actions, result.rewards, result.engagement, oracle, config.n_items, entropy_base=entropy_base
         )

@@ -109,6 +109,39 @@ def test_oracle_policy_attains_oracle_return_in_the_env() -> None:
     assert abs(returns.mean() - expected.mean()) < 4 * (returns - expected).std() / np.sqrt(len(returns))
 
 
+def test_expected_exits_give_the_analytic_return_of_a_plan_for_every_user() -> None:
+    users = sample_users(LEAVE, n_users=50, seed=6)
+    counts, value = planning.plan(users, LEAVE)
+    sequence = planning.ordered_sequence(users, LEAVE, counts)
+    result = rollout(_Fixed(sequence), LEAVE, users, seed=0, exits="expected")
+    np.testing.assert_allclose(result.engagement.sum(axis=1), value, rtol=1e-12)
+    assert np.all(result.actions >= 0)  # every session runs its T steps
+    # the oracle's own plan, evaluated in expectation, is the planner's value exactly
+    oracle = rollout(Oracle(LEAVE), LEAVE, users, seed=0, exits="expected")
+    np.testing.assert_allclose(oracle.engagement.sum(axis=1), value, rtol=1e-12)
+
+
+def test_expected_exits_have_the_mean_of_sampled_exits_with_less_spread() -> None:
+    users = sample_users(LEAVE, n_users=4_000, seed=9)
+    policy = make_policy("bayes-index", LEAVE, seed=0)
+    sampled = rollout(policy, LEAVE, users, seed=1).engagement.sum(axis=1)
+    policy.reset(0)
+    expected = rollout(policy, LEAVE, users, seed=1, exits="expected").engagement.sum(axis=1)
+    assert abs(sampled.mean() - expected.mean()) < 4 * (sampled - expected).std() / np.sqrt(len(users))
+    assert expected.std() < 0.5 * sampled.std()
+
+
+def test_expected_exits_change_nothing_when_users_stay_and_refuse_bad_names() -> None:
+    stay = LEAVE.replace(leave_rate=0.0)
+    users = sample_users(stay, n_users=30, seed=3)
+    runs = [rollout(make_policy("bayes-greedy", stay, seed=2), stay, users, seed=4, exits=exits)
+            for exits in ("sampled", "expected")]
+    np.testing.assert_array_equal(runs[0].actions, runs[1].actions)
+    np.testing.assert_array_equal(runs[0].engagement, runs[1].engagement)
+    with pytest.raises(ValueError, match="exits"):
+        rollout(make_policy("random", LEAVE, seed=0), LEAVE, users, exits="mean")
+
+
 def test_oracle_replans_rows_that_left_the_plan() -> None:
     oracle = Oracle(LEAVE)
     layout = ObservationLayout(LEAVE.replace(observation="oracle"))

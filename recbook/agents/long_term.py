@@ -4,8 +4,8 @@
 DQN models ``data/models/leave_seed{0,1,2}.zip``) writes, under ``data/models/`` and ``data/leave/``:
 
 * ``ppo_leave_seed{0,1,2}.zip`` — PPO with the item-shared actor (:mod:`recbook.agents.ppo`), same setting;
-* ``leave/test_table.csv`` — every trained agent and the heuristics on :data:`N_TEST_USERS` TEST users (seed 0):
-  expected return, % of the planner with its CI, paired differences with ``bayes-index`` and ``bayes-greedy``;
+* ``leave/test_table.csv`` — every trained agent and the heuristics on :data:`N_TEST_USERS` TEST users (seed 0,
+  exits in expectation): expected return, % of the planner with its CI, paired differences with ``bayes-index`` and ``bayes-greedy``;
 * ``leave/sweep_dqn.csv`` — a DQN trained at each leave rate of :data:`SWEEP_RATES` (preset ``leave`` with that
   rate; 0 is the original setting's users with the decile catalogue), scored on TEST users;
 * ``leave/rollout_table.csv`` — the Bayesian rollout planner (:class:`recbook.policies.BayesRollout`, which does
@@ -74,13 +74,18 @@ def test_table(
     and for each reference ``r`` in (``bayes-index``, ``bayes-greedy``) the paired difference of % of the planner
     ``pct_diff_r`` with ``pct_diff_r_ci_low``/``_high`` (paired bootstrap of the expected-return difference, scaled
     by 100 / the planner's mean return). ``references`` name policies of the table (agents or heuristics).
+
+    Exits are expected, not sampled (:func:`recbook.evaluation.rollout`): each user's return is its exact
+    expectation over when the user leaves, so a paired difference reflects only the users, not who happened to
+    leave when. On 10,000 VALIDATION users this shrinks the 95 % half-width of a DQN-minus-bayes-index difference
+    from about 1.06 points (sampled exits) to about 0.05.
     """
     from recbook.policies import make_policy
 
     config = RunConfig.from_yaml("leave").env
     policies: dict[str, Any] = dict(agents)
     policies.update({name: make_policy(name, config, seed=seed) for name in heuristics})
-    table = evaluate(policies, config, n_users=n_users, seed=seed, stream=seeds.TEST)
+    table = evaluate(policies, config, n_users=n_users, seed=seed, stream=seeds.TEST, exits="expected")
     summary = summarize(table, metric="expected_return", n_resamples=1000)
     # The planner's value of each user, the same in every policy's rows: read it from the first policy's.
     oracle_mean = float(table.loc[table["policy"] == next(iter(policies)), "oracle_return"].mean())
