@@ -182,12 +182,14 @@ def run_policy(
     seed: int,
     stream: str,
     deterministic: bool = True,
-    exits: str = "sampled",
+    exits: str = "expected",
 ) -> Rollout:
     """One policy named ``name`` on ``preferences`` with the clicks and policy coins of ``(seed, stream)``.
 
     What :func:`evaluate` and :func:`score` run for each policy: a policy with a ``reset(seed)`` method is
     re-seeded from ``(seed, stream, "policy", name)``, and the clicks come from ``(seed, stream, "clicks")``.
+    Scores take exits in expectation (``exits="expected"``, see :func:`rollout`); the same mean as sampled exits,
+    with none of their noise. Pass ``exits="sampled"`` to score what one simulated run of sessions collected.
     """
     if callable(getattr(policy, "reset", None)) and hasattr(policy, "np_random"):
         policy.reset(seeds.derive_seed(seed, stream, "policy", name))
@@ -202,7 +204,7 @@ def score(
     seed: int = 0,
     stream: str = seeds.VALIDATION,
     deterministic: bool = True,
-    exits: str = "sampled",
+    exits: str = "expected",
 ) -> dict[str, float]:
     """One policy's headline numbers on ``n_users`` users of ``(seed, stream)``: the one scoring path.
 
@@ -236,7 +238,7 @@ def evaluate(
     deterministic: bool = True,
     entropy_base: float | None = None,
     stream: str = seeds.TEST,
-    exits: str = "sampled",
+    exits: str = "expected",
 ) -> pd.DataFrame:
     """Evaluate policies on the same users with common random numbers; one row per (policy, user).
 
@@ -253,7 +255,7 @@ def evaluate(
         entropy_base: ``None`` for entropy in nats, ``2`` for bits.
         stream: whose users: :data:`~recbook.seeds.TEST` (default; final results) or
             :data:`~recbook.seeds.VALIDATION` (choices).
-        exits: ``"sampled"`` or ``"expected"``: how users who leave are simulated (see :func:`rollout`).
+        exits: ``"expected"`` (default) or ``"sampled"``: how users who leave are scored (see :func:`rollout`).
 
     Returns:
         A ``DataFrame`` with columns ``policy``, ``user`` and :data:`recbook.metrics.METRIC_COLUMNS`. ``oracle_return`` is the
@@ -261,7 +263,8 @@ def evaluate(
         :class:`~recbook.policies.Oracle` attains), and ``pct_oracle`` and ``regret`` compare it with the
         policy's ``expected_return`` (sum of engagement probabilities) — not with the clicks — so they are
         meaningful and low-variance under click feedback too. Under expected feedback ``return`` equals
-        ``expected_return``.
+        ``expected_return``. With users who leave and ``exits="expected"``, returns are expectations over the
+        exits, and the behavioural metrics (coverage, repeats, entropy) describe the path of a user who stays.
     """
     from recbook.policies import oracle_return
 

@@ -9,7 +9,7 @@ import pytest
 
 from recbook import planning
 from recbook.config import EnvConfig
-from recbook.evaluation import rollout, sample_users
+from recbook.evaluation import evaluate, rollout, sample_users
 from recbook.observations import ObservationLayout
 from recbook.policies import POLICIES, BayesGreedy, BayesRollout, Oracle, brute_force_optimum, make_policy, oracle_return
 
@@ -129,6 +129,13 @@ def test_expected_exits_have_the_mean_of_sampled_exits_with_less_spread() -> Non
     expected = rollout(policy, LEAVE, users, seed=1, exits="expected").engagement.sum(axis=1)
     assert abs(sampled.mean() - expected.mean()) < 4 * (sampled - expected).std() / np.sqrt(len(users))
     assert expected.std() < 0.5 * sampled.std()
+
+
+def test_scores_take_exits_in_expectation_by_default() -> None:
+    table = evaluate({"oracle": make_policy("oracle", LEAVE)}, LEAVE, n_users=20, seed=0)
+    np.testing.assert_allclose(table["expected_return"], table["oracle_return"], rtol=1e-12)
+    sampled = evaluate({"oracle": make_policy("oracle", LEAVE)}, LEAVE, n_users=20, seed=0, exits="sampled")
+    assert not np.allclose(sampled["expected_return"], sampled["oracle_return"])
 
 
 def test_expected_exits_change_nothing_when_users_stay_and_refuse_bad_names() -> None:
