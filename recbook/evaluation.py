@@ -68,6 +68,9 @@ class Rollout:
         actions: recommended items, int, shape ``(K, T)``; ``-1`` after a user left the session.
         rewards: rewards received (clicks under click feedback), shape ``(K, T)``.
         engagement: engagement probabilities of the recommendations, shape ``(K, T)``.
+
+    With ``exits="expected"`` (:func:`rollout`) nobody leaves: ``actions`` is the path of a user who stays, and
+    ``rewards`` and ``engagement`` are multiplied by the probability that the user is still there at each step.
     """
 
     preferences: NDArray[np.float64]

@@ -5,7 +5,8 @@ DQN models ``data/models/leave_seed{0,1,2}.zip``) writes, under ``data/models/``
 
 * ``ppo_leave_seed{0,1,2}.zip`` — PPO with the item-shared actor (:mod:`recbook.agents.ppo`), same setting;
 * ``leave/test_table.csv`` — every trained agent and the heuristics on :data:`N_TEST_USERS` TEST users (seed 0,
-  exits in expectation): expected return, % of the planner with its CI, paired differences with ``bayes-index`` and ``bayes-greedy``;
+  exits in expectation): expected return, % of the planner with its CI, paired differences with ``bayes-index``
+  and ``bayes-greedy``;
 * ``leave/sweep_dqn.csv`` — a DQN trained at each leave rate of :data:`SWEEP_RATES` (preset ``leave`` with that
   rate and its budget; 0 is the original setting's users with the decile catalogue), scored on 5,000 TEST users;
 * ``leave/rollout_table.csv`` — the Bayesian rollout planner (:class:`recbook.policies.BayesRollout`, which does
