@@ -26,8 +26,9 @@ Backends
     one Ray task per run (one CPU each) on the cluster at ``--address HOST:PORT``, or on a local Ray instance
     with ``--jobs`` CPUs when no address is given. Runs ship their model and curve back to the driver, which
     writes every file, so workers on other machines need recbook installed but not the output directory.
-    A cluster started with ``ray start --head`` uses token authentication: the driver needs
-    ``RAY_AUTH_MODE=token`` and the token (``~/.ray/auth_token``, written by ``ray start``, or ``RAY_AUTH_TOKEN``).
+    A cluster started with ``RAY_AUTH_MODE=token ray start --head`` uses token authentication: every machine
+    and the driver need ``RAY_AUTH_MODE=token`` and the cluster's token (the file ``RAY_AUTH_TOKEN_PATH``
+    names, else ``~/.ray/auth_token``, or the variable ``RAY_AUTH_TOKEN``). The README shows the steps.
 
 The numbers do not depend on the backend: a run's training and scoring are seeded by its seed and
 ``eval_seed`` only (torch on one thread), so both backends write identical results except the timing columns.
@@ -363,12 +364,14 @@ def _ray(tasks: list[tuple[Any, ...]], jobs: int | None, address: str | None) ->
             _check_reachable(address)
             try:
                 ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-            except ConnectionError as exc:
+            except (ConnectionError, ray.exceptions.AuthenticationError) as exc:
+                # Without RAY_AUTH_MODE=token the driver sends no token and the cluster refuses it; with the
+                # mode but no token Ray stops before connecting; with another token the cluster refuses it.
                 hint = (
-                    "a cluster started with 'ray start' wants token authentication: run with RAY_AUTH_MODE=token, "
-                    "the token in ~/.ray/auth_token (written by 'ray start') or RAY_AUTH_TOKEN"
+                    "a cluster with token authentication wants RAY_AUTH_MODE=token and its token: copy the head's "
+                    "token file here and set RAY_AUTH_TOKEN_PATH to it (or put it in ~/.ray/auth_token)"
                     if os.environ.get("RAY_AUTH_MODE") != "token"
-                    else "is the token in ~/.ray/auth_token (or RAY_AUTH_TOKEN) the cluster's?"
+                    else "is the token (RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token or RAY_AUTH_TOKEN) the cluster's?"
                 )
                 raise ConnectionError(f"--address {address}: Ray refused the connection ({exc}); {hint}") from exc
         else:

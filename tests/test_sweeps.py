@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -176,22 +177,36 @@ def test_unreachable_address_fails_within_30_seconds(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    """A single-node Ray cluster started the way the README says (``ray start --head``, token authentication on),
-    stopped afterwards. Yields its address and the environment a driver needs (``RAY_AUTH_MODE=token``)."""
+def ray_cluster(tmp_path_factory):
+    """A single-node Ray cluster started the way the README says, with token authentication on, stopped afterwards.
+
+    The token is generated here into a temporary file that ``RAY_AUTH_TOKEN_PATH`` names for ``ray start`` and for
+    the driver, and ``HOME`` is an empty temporary folder: the test never reads or writes the user's ``~/.ray/``,
+    so it passes on a new machine and cannot pass thanks to a token an earlier run left there. The node listens on
+    127.0.0.2, a loopback address Ray does not rewrite to the machine's network address, so every packet stays on
+    this machine. Yields the address and the environment a driver with the token needs.
+    """
     ray_bin = Path(sys.executable).with_name("ray")
-    port = 6391
-    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    folder = tmp_path_factory.mktemp("ray")
+    home = folder / "home"
+    home.mkdir()
+    token = folder / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    token.chmod(0o600)
+    host, port = "127.0.0.2", 6391
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
+    env.update(HOME=str(home), RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
     started = subprocess.run(
-        [str(ray_bin), "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-         "--disable-usage-stats"],
-        capture_output=True, text=True, env=env, timeout=120,
+        [str(ray_bin), "start", "--head", f"--node-ip-address={host}", f"--port={port}", "--num-cpus=2",
+         "--include-dashboard=false", "--disable-usage-stats"],
+        capture_output=True, text=True, env=env, timeout=180,
     )
     assert started.returncode == 0, started.stderr + started.stdout
     try:
-        yield f"127.0.0.1:{port}", env
+        yield f"{host}:{port}", env
     finally:
         subprocess.run([str(ray_bin), "stop", "--force"], capture_output=True, env=env, timeout=120)
+    assert not (home / ".ray" / "auth_token").exists()  # nothing fell back to the default token file
 
 
 @needs_ray
@@ -207,3 +222,17 @@ def test_ray_cluster_gives_the_local_numbers(local_sweep, ray_cluster, tmp_path)
     on_ray = pd.read_csv(tmp_path / "results.csv")
     pd.testing.assert_frame_equal(_numbers(on_ray), _numbers(frame), check_dtype=False)
     assert (tmp_path / "runs" / frame["run"].iloc[0] / "model.zip").is_file()  # written by the driver
+
+
+@needs_ray
+def test_a_driver_without_the_token_is_refused(ray_cluster, tmp_path):
+    """What the README says a driver without the cluster's token sees: a refusal that says what is missing."""
+    address, env = ray_cluster
+    command = [sys.executable, "-m", "recbook", "sweep", "--config", "item_shared_scratch", "--seeds", "0",
+               "--total-timesteps", str(BUDGET), "--n-users", "60", "--backend", "ray", "--address", address,
+               "--output", str(tmp_path)]
+    no_token = {key: value for key, value in env.items() if key != "RAY_AUTH_TOKEN_PATH"}
+    refused = subprocess.run(command, capture_output=True, text=True, env=no_token, timeout=300)
+    assert refused.returncode != 0
+    assert "no authentication token" in refused.stderr and "RAY_AUTH_TOKEN_PATH" in refused.stderr
+    assert not (tmp_path / "results.csv").exists()
