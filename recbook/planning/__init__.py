@@ -8,8 +8,9 @@ Modules, by role:
 * :mod:`recbook.planning.optimum` — :func:`oracle_return` (the optimal return) and :func:`brute_force_optimum`
   (the same, checked by enumeration).
 * :mod:`recbook.planning.leave` — the full-information planner for users who may leave (:func:`plan`).
-* :mod:`recbook.planning.bounds` — bounds on the Bayes-optimal value and :class:`~recbook.planning.bounds.LookaheadPolicy`
-  (import it from there: it is a policy, and this package is imported by :mod:`recbook.policies`).
+* :mod:`recbook.planning.bounds` — bounds on the Bayes-optimal value and
+  :class:`~recbook.planning.bounds.LookaheadPolicy` (import it from there: it is a policy, and this package is
+  imported by :mod:`recbook.policies`).
 * :mod:`recbook.planning.mdp` — the counts MDP, value iteration and tabular Q-learning (imports pandas; import it
   from there).
 

@@ -1,5 +1,12 @@
 """Policies behind one ``predict()`` protocol: the oracle, the counts-only baselines and the bandits.
 
+Modules, by role: :mod:`~recbook.policies.base` (the :class:`Policy` protocol and :class:`IndexPolicy`, the argmax of
+an index), :mod:`~recbook.policies.bandits` (the counts-only baselines and the bandits),
+:mod:`~recbook.policies.oracle` (the policies that see ``p``), :mod:`~recbook.policies.index` (:class:`BayesIndex`,
+:class:`BayesRollout`) and :mod:`~recbook.policies.registry` (:data:`POLICIES`, :func:`make_policy`). Every Bayesian
+policy reads the one posterior of :mod:`recbook.posterior`; :func:`oracle_return` and :func:`brute_force_optimum`
+live in :mod:`recbook.planning.optimum` and are re-exported here.
+
 Every policy here has Stable-Baselines3's ``predict(observation, state=None, episode_start=None,
 deterministic=True) -> (actions, state)``, so :func:`recbook.evaluation.rollout` treats them exactly like a trained
 DQN. ``predict`` takes a batch of observations of shape ``(K, d)`` and returns actions of shape ``(K,)``, or one

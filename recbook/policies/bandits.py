@@ -164,11 +164,11 @@ class ThompsonSampling(Policy):
     Prior (click feedback). ``prior="uniform"`` (default) is ``Beta(1, 1)``; ``prior="dirichlet"`` is the
     Dirichlet's exact marginal ``Beta(alpha[a], alpha0 - alpha[a])`` (mean ``1/n`` under a symmetric prior), the
     calibrated choice that :class:`BayesGreedy` and :class:`UCB` use. The uniform prior does at least as well in
-    the click settings the book measures (chapter 7), because its mean 1/2 is wildly optimistic: every unrecommended item looks better than any item that has
-    been tried without a click, so it tries fresh items before repeating unclicked ones — exactly right when a
-    repeat is worth only ``m(2) < 1`` of a fresh item. With the calibrated prior an unclicked item's posterior,
-    ``Beta(1, n)``, is almost the prior ``Beta(1, n - 1)``, so probability matching keeps re-sampling repeats of
-    items it has no evidence for, and each repeat is decayed.
+    the click settings the book measures (chapter 7), because its mean 1/2 is wildly optimistic: every unrecommended
+    item looks better than any item that has been tried without a click, so it tries fresh items before repeating
+    unclicked ones — exactly right when a repeat is worth only ``m(2) < 1`` of a fresh item. With the calibrated
+    prior an unclicked item's posterior, ``Beta(1, n)``, is almost the prior ``Beta(1, n - 1)``, so probability
+    matching keeps re-sampling repeats of items it has no evidence for, and each repeat is decayed.
 
     Action probabilities have no closed form (the probability that an item's sampled next value is the largest),
     so :meth:`Policy.action_probabilities` estimates them by Monte Carlo: ``n_probability_samples`` posterior draws per

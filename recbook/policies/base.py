@@ -128,7 +128,8 @@ class Policy:
         return probabilities[0] if single else probabilities
 
     def _probabilities(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``(K, n_items)`` probabilities for ``(K, d)`` observations; the generic version for deterministic policies."""
+        """``(K, n_items)`` probabilities for ``(K, d)`` observations; the generic version for deterministic
+        policies."""
         if self.stochastic:
             raise NotImplementedError(f"{type(self).__name__} is stochastic and must override _probabilities")
         try:
@@ -165,7 +166,8 @@ class Policy:
         return estimate * self._next_multiplier[view.counts]
 
     def _beta_posterior(self, view: FeedbackView) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Per-item Beta posterior ``(a, b)`` of the preference from clicks (:func:`recbook.posterior.click_posterior`)."""
+        """Per-item Beta posterior ``(a, b)`` of the preference from clicks
+        (:func:`recbook.posterior.click_posterior`)."""
         return click_posterior(self._alpha, view.clicks, self.layout.exposure[view.counts])
 
     def _posterior_mean(self, view: FeedbackView) -> NDArray[np.float64]:

@@ -7,8 +7,6 @@ Both score items by the true next engagement ``p[a] m(count + 1)`` (:class:`Full
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
