@@ -60,6 +60,11 @@ MAX_STATES = 200_000
 TIE_TOLERANCE = 1e-12
 
 
+def _check_gamma(gamma: object) -> float:
+    """The discount factor, a probability (a named step so that the chapter can show where the algorithm starts)."""
+    return check_probability(gamma, "gamma")
+
+
 @dataclass(frozen=True)
 class CountsMDP:
     """The counts MDP of one :class:`~recbook.config.EnvConfig` (build it with :meth:`from_config`).
@@ -180,7 +185,7 @@ def value_iteration(mdp: CountsMDP, gamma: float = 1.0) -> MDPSolution:
         mdp: the enumerated MDP.
         gamma: discount factor in ``[0, 1]``; ``1`` (the default) is the undiscounted session return.
     """
-    gamma = check_probability(gamma, "gamma")
+    gamma = _check_gamma(gamma)
     values: list[NDArray[np.float64]] = [np.zeros(len(mdp.states[-1]))]
     q_values: list[NDArray[np.float64]] = []
     for t in reversed(range(mdp.horizon)):
@@ -233,7 +238,7 @@ def policy_evaluation(mdp: CountsMDP, policy: PolicyLike, gamma: float = 1.0) ->
     Returns:
         ``values[t]``, shape ``(S_t,)``, for ``t = 0 .. T``; ``values[0][0]`` is the expected session return.
     """
-    gamma = check_probability(gamma, "gamma")
+    gamma = _check_gamma(gamma)
     values: list[NDArray[np.float64]] = [np.zeros(len(mdp.states[-1]))]
     for t in reversed(range(mdp.horizon)):
         probabilities = _action_probabilities(mdp, policy, t)
@@ -299,7 +304,7 @@ def q_learning(
         seed: the run's seed; users, clicks and exploration come from independent TRAIN-stream generators.
         max_states: cap on the enumeration (see :meth:`CountsMDP.from_config`).
     """
-    gamma = check_probability(gamma, "gamma")
+    gamma = _check_gamma(gamma)
     check_int(n_episodes, "n_episodes", low=1)
     check_int(eval_every, "eval_every", low=1)
     check_real(learning_rate, "learning_rate", low=0.0, low_open=True)
