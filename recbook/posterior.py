@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from recbook.users import dirichlet_mean, dirichlet_variance
+
 __all__ = ["DirichletPosterior", "beta_mean", "beta_sd", "click_posterior", "dirichlet_posterior_mean"]
 
 
@@ -45,7 +47,13 @@ class DirichletPosterior:
     @property
     def prior_mean(self) -> NDArray[np.float64]:
         """``alpha / alpha0``: every item's expected preference before anything is revealed, ``(n,)``."""
-        return self.alpha / self.alpha.sum()
+        return dirichlet_mean(self.alpha)
+
+    @property
+    def prior_sd(self) -> NDArray[np.float64]:
+        """Every item's prior standard deviation, ``(n,)``: the spread of the Dirichlet's marginal
+        ``Beta(alpha[a], alpha0 - alpha[a])``."""
+        return np.sqrt(dirichlet_variance(self.alpha))
 
     def unrevealed_mass(self, revealed: NDArray[np.bool_], value: ArrayLike) -> NDArray[np.float64]:
         """``1 - S`` of shape ``(...,)``: the preference mass the unrevealed items share, clipped to ``[0, 1]``."""

@@ -45,6 +45,7 @@ def test_nothing_revealed_gives_the_prior() -> None:
     np.testing.assert_allclose(posterior.prior_mean, ALPHA / ALPHA.sum())
     a0 = ALPHA.sum()
     np.testing.assert_allclose(posterior.sd(none, np.zeros(5)), beta_sd(ALPHA, a0 - ALPHA))
+    np.testing.assert_allclose(posterior.prior_sd, posterior.sd(none, np.zeros(5)), rtol=1e-12)
 
 
 def test_everything_revealed_needs_no_division() -> None:
