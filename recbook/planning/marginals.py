@@ -53,11 +53,15 @@ def top_sum(marginals: NDArray[np.float64], steps: int | ArrayLike) -> NDArray[n
     """Sum of the ``steps`` largest entries of each row of ``marginals`` ``(..., m)``; returns ``(...)``.
 
     ``steps`` is one int for every row (then a partial sort, ``O(m)`` per row: the oracle's whole-session sum) or
-    an int array ``(...)`` of per-row counts (clipped to ``[0, m]``; read from :func:`cumulative_top`).
+    an int array ``(...)`` of per-row counts (read from :func:`cumulative_top`); either is clipped to ``[0, m]``.
+    The two paths add in a different order, so they agree to rounding, not bit for bit.
     """
     if isinstance(steps, (int, np.integer)):
-        top = np.partition(marginals, marginals.shape[-1] - steps, axis=-1)[..., marginals.shape[-1] - steps :]
-        return top.sum(axis=-1)
+        size = marginals.shape[-1]
+        steps = min(max(int(steps), 0), size)
+        if steps == 0:
+            return np.zeros(marginals.shape[:-1])
+        return np.partition(marginals, size - steps, axis=-1)[..., size - steps :].sum(axis=-1)
     cumulative = cumulative_top(marginals)
     steps = np.clip(np.asarray(steps, dtype=np.int64), 0, marginals.shape[-1])
     return np.take_along_axis(cumulative, steps[..., None], axis=-1)[..., 0]
