@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from recbook._checks import check_int, check_real
+
 __all__ = [
     "recommendation_counts",
     "session_return",
@@ -53,8 +55,7 @@ def _sessions(array: ArrayLike, name: str) -> NDArray[Any]:
 
 def _actions(actions: ArrayLike, n_items: int) -> NDArray[np.int64]:
     values = _sessions(actions, "actions")
-    if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
-        raise ValueError(f"n_items must be a positive integer, got {n_items!r}")
+    check_int(n_items, "n_items", low=1)
     if not np.issubdtype(values.dtype, np.integer):
         raise ValueError(f"actions must be integer item indices, got dtype {values.dtype}")
     if values.size and (values.min() < -1 or values.max() >= n_items):
@@ -96,7 +97,9 @@ def pct_oracle(expected_return: ArrayLike, oracle_return: ArrayLike, axis: int =
     expected = np.asarray(expected_return, dtype=np.float64)
     oracle = np.asarray(oracle_return, dtype=np.float64)
     if expected.shape != oracle.shape:
-        raise ValueError(f"expected_return and oracle_return must have the same shape, got {expected.shape} and {oracle.shape}")
+        raise ValueError(
+            f"expected_return and oracle_return must have the same shape, got {expected.shape} and {oracle.shape}"
+        )
     denominator = oracle.mean(axis=axis)
     if np.any(denominator <= 0):
         raise ValueError("oracle_return must have a positive mean")
@@ -129,7 +132,7 @@ def entropy(actions: ArrayLike, n_items: int, base: float | None = None) -> NDAr
     terms = np.where(share > 0, -share * np.log(np.where(share > 0, share, 1.0)), 0.0)
     value = terms.sum(axis=1)
     if base is not None:
-        if not base > 0 or base == 1:
+        if check_real(base, "base", low=0.0, low_open=True) == 1:
             raise ValueError(f"base must be positive and not 1, got {base!r}")
         value = value / np.log(base)
     return value

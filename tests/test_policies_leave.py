@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from recbook import planning
+from recbook.planning import leave
 from recbook.config import EnvConfig
 from recbook.evaluation import evaluate, rollout, sample_users
 from recbook.observations import ObservationLayout
@@ -60,7 +61,7 @@ def test_plan_value_equals_the_value_of_its_ordered_sequence() -> None:
 def test_planner_beats_its_starting_points_and_the_myopic_oracle() -> None:
     preferences = sample_users(LEAVE, n_users=300, seed=4)
     value = oracle_return(preferences, LEAVE)
-    myopic = planning.plan_value(preferences, LEAVE, planning._starts(*planning._units(
+    myopic = planning.plan_value(preferences, LEAVE, leave._starts(*leave._units(
         preferences, LEAVE, np.zeros(preferences.shape, dtype=np.int64), LEAVE.session_length), 20)[:, -1])
     assert np.all(value >= myopic - 1e-12)
     assert value.mean() > myopic.mean()

@@ -27,7 +27,8 @@ Choosing the count vector (a search, not a proof). There are ``C(T + n - 1, n - 
 the index ``r / (l + mu)`` for ``mu`` in :data:`START_MU` (``mu = inf`` is the myopic choice, ``mu = 0`` the pure
 index) — keeps the best and improves it by *local search*: move one recommendation from one item to another
 (``n (n - 1)`` neighbours) while that raises ``V``. The result is an achievable plan, so its value is a **lower
-bound** on the optimum; against exhaustive enumeration of all count vectors (:func:`brute_force_plan`) it was exact
+bound** on the optimum; against exhaustive enumeration of all count vectors
+(:func:`recbook.planning.brute_force_optimum`) it was exact
 on every small instance tested (``tests/test_policies_leave.py``; the chapter reports the measured gap on larger ones).
 Everything is vectorised over users with numpy (no numba): about 1 ms per user of ``n = 10``, ``T = 20`` on one
 thread, so 20 000 users take 10 to 20 s.
@@ -35,17 +36,16 @@ thread, so 20 000 users take 10 to 20 s.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 from numpy.typing import NDArray
 
+from recbook._checks import check_int, check_reals
 from recbook.config import EnvConfig
 
 __all__ = [
     "START_MU",
-    "brute_force_plan",
     "plan",
     "plan_return",
     "plan_value",
@@ -164,12 +164,7 @@ def _plan_chunk(
 def _check(preferences: object, config: EnvConfig) -> NDArray[np.float64]:
     if not isinstance(config, EnvConfig):
         raise ValueError(f"config must be an EnvConfig, got {type(config).__name__}")
-    p = np.asarray(preferences, dtype=np.float64)
-    if p.ndim != 2 or p.shape[1] != config.n_items:
-        raise ValueError(f"preferences must have shape (K, {config.n_items}), got {p.shape}")
-    if not np.all(np.isfinite(p)) or np.any(p < 0):
-        raise ValueError("preferences must be finite and non-negative")
-    return p
+    return check_reals(preferences, "preferences", low=0.0, shape=(None, config.n_items))
 
 
 def plan(
@@ -191,9 +186,7 @@ def plan(
         exact expected returns ``(K,)`` when followed in index order (see the module docstring).
     """
     p = _check(preferences, config)
-    horizon = config.session_length if horizon is None else int(horizon)
-    if horizon < 1:
-        raise ValueError(f"horizon must be >= 1, got {horizon}")
+    horizon = config.session_length if horizon is None else check_int(horizon, "horizon", low=1)
     start = np.zeros(p.shape, dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
     if start.shape != p.shape or np.any(start < 0):
         raise ValueError(f"counts must be non-negative integers of shape {p.shape}, got {start.shape}")
@@ -205,8 +198,11 @@ def plan(
     return plan_counts, values
 
 
-def plan_value(preferences: object, config: EnvConfig, plan_counts: object, counts: object = None) -> NDArray[np.float64]:
-    """Exact expected return ``(K,)`` of count vectors ``(K, n)`` (or ``(K, M, n)`` giving ``(K, M)``) in index order."""
+def plan_value(
+    preferences: object, config: EnvConfig, plan_counts: object, counts: object = None
+) -> NDArray[np.float64]:
+    """Exact expected return ``(K,)`` of count vectors ``(K, n)`` (or ``(K, M, n)`` giving ``(K, M)``) in index
+    order."""
     p = _check(preferences, config)
     c = np.asarray(plan_counts, dtype=np.int64)
     squeeze = c.ndim == 2
@@ -255,23 +251,3 @@ def ordered_sequence(preferences: object, config: EnvConfig, plan_counts: object
     ev = _Evaluator(rewards, leave)
     chosen = ev.position < np.take_along_axis(c, ev.item, axis=1)
     return ev.item[chosen].reshape(len(p), horizon)
-
-
-def brute_force_plan(preferences: object, config: EnvConfig) -> float:
-    """Best expected return for one user by enumerating every count vector (each in index order).
-
-    Exact (the order within a count vector is optimal by the exchange argument). For tiny instances only: refuses
-    more than 200 000 count vectors.
-    """
-    p = np.asarray(preferences, dtype=np.float64)
-    n, total = config.n_items, config.session_length
-    if p.shape != (n,):
-        raise ValueError(f"preferences must have shape ({n},), got {p.shape}")
-    if math.comb(total + n - 1, n - 1) > 200_000:
-        raise ValueError(f"brute_force_plan is for tiny instances; n_items={n}, session_length={total} is too big")
-    vectors = []
-    for bars in itertools.combinations(range(total + n - 1), n - 1):
-        edges = (-1, *bars, total + n - 1)
-        vectors.append([edges[i + 1] - edges[i] - 1 for i in range(n)])
-    c = np.array(vectors, dtype=np.int64)[None]
-    return float(plan_value(p[None], config, c).max())
