@@ -9,7 +9,7 @@ import pytest
 
 from recbook.config import EnvConfig
 from recbook.evaluation import rollout, sample_users
-from recbook.bounds import LookaheadPolicy, exploit_value, reveal_order_bound
+from recbook.planning.bounds import LookaheadPolicy, exploit_value, reveal_order_bound
 from recbook.policies import BayesGreedy, ExploreOnce, RoundRobin, oracle_return
 
 

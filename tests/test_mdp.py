@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recbook.config import EnvConfig
-from recbook.mdp import (
+from recbook.planning.mdp import (
     CountsMDP,
     closed_form_round_robin,
     greedy_actions,

@@ -40,7 +40,7 @@ def test_exchange_argument_matches_enumeration_of_all_sequences(config: EnvConfi
 def test_planner_matches_brute_force_on_tiny_instances(config: EnvConfig) -> None:
     preferences = sample_users(config, n_users=60, seed=2)
     _, value = planning.plan(preferences, config)
-    exact = np.array([planning.brute_force_plan(p, config) for p in preferences])
+    exact = np.array([planning.brute_force_optimum(p, config) for p in preferences])
     assert np.all(value <= exact + 1e-12)  # an achievable plan never beats the optimum
     np.testing.assert_allclose(value, exact, rtol=1e-10)
 
@@ -219,7 +219,7 @@ def test_bad_inputs() -> None:
     with pytest.raises(ValueError, match="actions"):
         planning.sequence_return(np.full((2, 10), 0.1), LEAVE, np.full((2, 5), 10))
     with pytest.raises(ValueError, match="tiny"):
-        planning.brute_force_plan(np.full(10, 0.1), LEAVE)
+        planning.brute_force_optimum(np.full(10, 0.1), LEAVE)
     with pytest.raises(ValueError, match="tie_break"):
         make_policy("bayes-index", LEAVE, tie_break="last")
 
