@@ -272,11 +272,10 @@ def leave_rate_explorer(table: pd.DataFrame, start: float | None = None, dpi: in
     rates = [float(r) for r in np.sort(table["leave_rate"].unique())]
     if len(rates) > MAX_PANELS:
         raise ValueError(f"at most {MAX_PANELS} leave rates, got {len(rates)}")
-    images = []
-    with book_style():
-        for rate in rates:
-            fig = Figure(figsize=LEAVE_PANEL_SIZE, layout="constrained")
-            draw_leave_rate(fig, table, rate)
-            images.append(figure_to_png(fig, dpi=dpi))
-    index = 0 if start is None else int(np.argmin(np.abs(np.asarray(rates) - start)))
-    return PanelExplorer([f"{r:g}" for r in rates], images, "leave rate λ", index=index, data=table)
+    # The panel shown first is the grid's nearest rate to ``start`` (the sweep's rates are not always round).
+    first = None if start is None else rates[int(np.argmin(np.abs(np.asarray(rates) - start)))]
+
+    def draw(fig: Figure, rate: float) -> None:
+        draw_leave_rate(fig, table, rate)
+
+    return panel_explorer(rates, draw, "leave rate λ", figsize=LEAVE_PANEL_SIZE, dpi=dpi, start=first, data=table)
