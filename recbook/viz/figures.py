@@ -24,6 +24,7 @@ from recbook.viz.compute import mean_band, preference_rank_by_step
 from recbook.viz.style import (
     PROFILE_SIZE,
     RANK_CMAP,
+    RANK_HEATMAP_SIZE,
     REGRET_PALETTE,
     REGRET_SIZE,
     SENSITIVITY_CMAP,
@@ -62,7 +63,8 @@ def plot_rank_heatmaps(
         raise ValueError("rollouts must name at least one policy")
     ncols = min(ncols, len(names))
     nrows = -(-len(names) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols, 3.4 * nrows), squeeze=False, sharey=True,
+    width, height = RANK_HEATMAP_SIZE
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, sharey=True,
                              constrained_layout=True)
     image = None
     for ax, name in zip(axes.flat, names):

@@ -25,6 +25,7 @@ __all__ = [
     "PLAYGROUND_PANEL_SIZE",
     "POLICY_PALETTE",
     "PROFILE_SIZE",
+    "RANK_HEATMAP_SIZE",
     "RANK_CMAP",
     "REGRET_PALETTE",
     "REGRET_SIZE",
@@ -56,6 +57,8 @@ SESSION_PANEL_SIZE: tuple[float, float] = (10.5, 3.8)
 PLAYGROUND_PANEL_SIZE: tuple[float, float] = (11.0, 3.8)
 LEAVE_PANEL_SIZE: tuple[float, float] = (10.0, 3.6)
 REGRET_SIZE: tuple[float, float] = (8, 4.2)
+#: One policy's panel of the rank heatmaps; the figure is this times (columns, rows).
+RANK_HEATMAP_SIZE: tuple[float, float] = (4.3, 3.4)
 PROFILE_SIZE: tuple[float, float] = (7.5, 3.8)
 SENSITIVITY_SIZE: tuple[float, float] = (5.2, 3.8)
 
