@@ -1,4 +1,4 @@
-"""recbook.plots: preference ranks of recommendations by step."""
+"""recbook.viz.compute and recbook.viz.figures: preference ranks by step, cumulative regret, sweep figures."""
 
 import matplotlib
 
@@ -9,13 +9,8 @@ import pytest
 
 from recbook import EnvConfig, seeds
 from recbook.evaluation import rollout, sample_users
-from recbook.plots import (
-    cumulative_regret,
-    mean_band,
-    plot_cumulative_regret,
-    plot_rank_heatmaps,
-    preference_rank_by_step,
-)
+from recbook.viz.compute import cumulative_regret, mean_band, preference_rank_by_step
+from recbook.viz.figures import plot_cumulative_regret, plot_rank_heatmaps
 from recbook.policies import BayesGreedy, Oracle, RoundRobin
 
 
@@ -96,7 +91,7 @@ def test_sweep_figures_label_their_axes():
     import pandas as pd
 
     from recbook.evaluation import performance_profile
-    from recbook.plots import plot_performance_profile, plot_sensitivity
+    from recbook.viz.figures import plot_performance_profile, plot_sensitivity
 
     runs = pd.DataFrame({"dqn.n_steps": [1, 1, 3, 3], "dqn.learning_rate": [1e-3, 3e-4] * 2,
                          "pct_oracle": [96.0, 95.0, 94.0, 93.0]})

@@ -9,17 +9,10 @@ import pytest
 from matplotlib.figure import Figure
 
 from recbook.config import EnvConfig
-from recbook.widgets import (
-    MAX_PANELS,
-    PanelExplorer,
-    Playground,
-    alpha_explorer,
-    decay_explorer,
-    figure_to_png,
-    playground,
-    playground_panels,
-    simulate_session,
-)
+from recbook.viz.compute import simulate_session
+from recbook.viz.playground import Playground, playground, playground_panels
+from recbook.viz.style import figure_to_png
+from recbook.viz.widgets import MAX_PANELS, PanelExplorer, alpha_explorer, decay_explorer
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -7,8 +7,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from recbook.config import EnvConfig
-from recbook.widgets import PanelExplorer
-from recbook.widgets_leave import draw_leave_rate, leave_rate_explorer, leave_rate_sweep
+from recbook.viz.compute import leave_rate_sweep
+from recbook.viz.figures import draw_leave_rate
+from recbook.viz.widgets import PanelExplorer, leave_rate_explorer
 
 CONFIG = EnvConfig(leave_rate=0.3, item_quality="uniform", observation="feedback")
 
