@@ -21,7 +21,10 @@ from recbook.ope import (
     summarize_replications,
     true_value,
 )
-from recbook.ope import _cross_fit, _repeated, _studentized, target_probabilities
+from recbook.ope import target_probabilities
+from recbook.ope.fqe import cross_fit as _cross_fit
+from recbook.ope.intervals import repeated as _repeated
+from recbook.ope.intervals import studentized as _studentized
 from recbook.policies import BayesGreedy, EpsilonGreedy, Random, RoundRobin
 
 SMALL = EnvConfig(n_items=3, session_length=2, observation="counts")
@@ -338,3 +341,47 @@ def test_bandit_errors() -> None:
         estimate_bandit([1.0], [0.5], [1.0], "dr")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         estimate_bandit([1.0], [0.5], [2.0])
+
+
+LEAVING = EnvConfig(n_items=5, session_length=8, observation="feedback", leave_rate=0.6, item_quality="uniform")
+
+
+def test_a_logged_session_ends_when_its_user_leaves() -> None:
+    """With leave_rate > 0 a user who leaves ends the session's row: no new user continues in it.
+
+    The steps the logging policy saw never go back to 0 within a row, the sessions are those the rollout engine
+    plays for the same users and clicks (sampled exits), and nothing is recommended after the exit.
+    """
+    from recbook import seeds
+    from recbook.evaluation import run_sessions, sample_users
+    from recbook.observations import ObservationLayout
+
+    logging = EpsilonGreedy(LEAVING, epsilon=0.3)
+    logs = collect(LEAVING, logging, 400, seed=5)
+    steps = LEAVING.session_length - ObservationLayout(logs.config).parse(logs.observations).steps_remaining
+    assert (np.diff(steps, axis=1) >= 0).all(), "a new user started inside a logged session"
+    ended = logs.actions < 0
+    assert ended.any(), "with this leave rate some users leave before the end"
+    assert (np.diff(ended.astype(int), axis=1) >= 0).all()  # once gone, gone
+    assert (logs.rewards[ended] == 0).all() and (logs.propensities[ended] == 1).all()
+    logging.reset(seeds.derive_seed(5, seeds.TEST, "policy", logging.name))
+    played = run_sessions(
+        logging, LEAVING, sample_users(LEAVING, 400, 5), seeds.derive_seed(5, seeds.TEST, "clicks"), False
+    )
+    np.testing.assert_array_equal(logs.actions, played.actions)
+    np.testing.assert_array_equal(logs.rewards, played.rewards)
+
+
+def test_estimators_ignore_the_steps_after_an_exit() -> None:
+    """On logs with exits, the target equal to the logger has unit weights and IS gives the logged mean return;
+    and every method runs (the steps after an exit weigh 1 and add nothing)."""
+    logging = EpsilonGreedy(LEAVING, epsilon=0.3)
+    logs = collect(LEAVING, logging, 300, seed=2)
+    assert (importance_weights(logs, EpsilonGreedy(LEAVING, epsilon=0.3)) == 1).all()
+    on_policy = estimate(logs, EpsilonGreedy(LEAVING, epsilon=0.3), "is", n_resamples=0)
+    assert on_policy.value == pytest.approx(logs.returns.mean())
+    for method in METHODS:
+        result = estimate(logs, EpsilonGreedy(LEAVING, epsilon=0.1), method, n_resamples=50, splits=2)
+        assert np.isfinite(result.value) and np.isfinite(result.se)
+    frame = logs.to_frame()
+    assert len(frame) == int((logs.actions >= 0).sum())
