@@ -16,10 +16,11 @@ from recbook.evaluation.stats import (
     mean_confidence_interval,
     paired_difference,
     performance_profile,
+    summarize,
     verdict,
     versus,
 )
-from recbook.evaluation.tables import compare, evaluate, run_policy, score, summarize, vary
+from recbook.evaluation.tables import compare, evaluate, run_policy, score, vary
 from recbook.metrics import METRIC_COLUMNS
 
 __all__ = [

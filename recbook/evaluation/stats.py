@@ -1,7 +1,7 @@
 """Statistics of evaluation tables: bootstrap intervals, paired differences, and aggregates over training runs.
 
-:func:`paired_difference` compares two policies user by user, which is far more precise than comparing their
-means; :func:`interquartile_mean`, :func:`aggregate_runs`, :func:`performance_profile` and
+:func:`summarize` tabulates each policy's mean with bootstrap intervals; :func:`paired_difference` compares two
+policies user by user, which is far more precise than comparing their means; :func:`interquartile_mean`, :func:`aggregate_runs`, :func:`performance_profile` and
 :func:`mean_confidence_interval` aggregate results across training seeds; :func:`verdict`, :func:`interval` and
 :func:`versus` are the chapters' ways of reading and printing a paired difference.
 
@@ -22,7 +22,7 @@ from scipy import stats
 
 from recbook import seeds
 from recbook._checks import check_int, check_level
-from recbook.metrics import pct_oracle
+from recbook.metrics import METRIC_COLUMNS, pct_oracle
 
 __all__ = [
     "aggregate_runs",
@@ -31,6 +31,7 @@ __all__ = [
     "mean_confidence_interval",
     "paired_difference",
     "performance_profile",
+    "summarize",
     "verdict",
     "versus",
 ]
@@ -75,6 +76,50 @@ def _ratio_of_means(x: NDArray[np.float64], y: NDArray[np.float64], axis: int = 
 def _check_level(confidence_level: float, n_resamples: int) -> None:
     check_level(confidence_level)
     check_int(n_resamples, "n_resamples", 1)
+
+
+def summarize(
+    df: pd.DataFrame,
+    metric: str = "return",
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per-policy summary of :func:`evaluate`'s table, in the table's policy order.
+
+    Columns: ``n_users``; the mean of ``metric`` (default ``return``) with ``<metric>_ci_low`` and
+    ``<metric>_ci_high`` (percentile bootstrap, ``scipy.stats.bootstrap``, seeded by ``seed``); ``pct_oracle``
+    as a ratio of means, ``100 * mean(expected_return) / mean(oracle_return)``, with a paired bootstrap CI
+    (users resampled together with their oracle value); then the means of ``regret``, ``engagement_rate``, ``coverage``, ``entropy``, ``gini`` and
+    ``repeat_rate``. The ratio of means, not the mean of per-user ratios, is what "% of oracle" means in the book:
+    total engagement over total achievable engagement.
+    """
+    _check_level(confidence_level, n_resamples)
+    missing = {"policy", metric, "expected_return", "oracle_return"} - set(df.columns)
+    if missing:
+        raise ValueError(f"df lacks column(s) {sorted(missing)}; pass the table evaluate() returns")
+    rows = []
+    for name, group in df.groupby("policy", sort=False, observed=True):
+        values = group[metric].to_numpy(dtype=np.float64)
+        expected = group["expected_return"].to_numpy(dtype=np.float64)
+        oracle = group["oracle_return"].to_numpy(dtype=np.float64)
+        low, high = _bootstrap((values,), _mean, confidence_level, n_resamples, seed)
+        pct_low, pct_high = _bootstrap((expected, oracle), _ratio_of_means, confidence_level, n_resamples, seed, True)
+        row: dict[str, Any] = {
+            "policy": name,
+            "n_users": len(group),
+            metric: values.mean(),
+            f"{metric}_ci_low": low,
+            f"{metric}_ci_high": high,
+            "pct_oracle": pct_oracle(expected, oracle),
+            "pct_oracle_ci_low": pct_low,
+            "pct_oracle_ci_high": pct_high,
+        }
+        for column in METRIC_COLUMNS:
+            if column not in row and column not in ("return", "oracle_return", "pct_oracle") and column in group:
+                row[column] = group[column].mean()
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("policy")
 
 
 def paired_difference(

@@ -1,8 +1,8 @@
 """Paired evaluation tables: run policies on the same users (common random numbers) and tabulate them.
 
 :func:`evaluate` runs every policy on the same users and the same click stream and returns a tidy table, one row
-per (policy, user); :func:`summarize` turns it into a per-policy table with bootstrap confidence intervals;
-:func:`compare` does both and adds paired differences from reference policies; :func:`score` is the one scoring
+per (policy, user); :func:`recbook.evaluation.stats.summarize` turns it into a per-policy table with bootstrap confidence
+intervals; :func:`compare` does both and adds paired differences from reference policies; :func:`score` is the one scoring
 path of learning curves and sweeps; :func:`vary` evaluates policies while one parameter of the setting moves.
 """
 
@@ -18,10 +18,10 @@ from numpy.typing import NDArray
 from recbook import seeds
 from recbook.config import EnvConfig
 from recbook.evaluation.rollout import PredictsActions, Rollout, rollout, sample_users
-from recbook.evaluation.stats import _bootstrap, _check_level, _mean, _ratio_of_means, paired_difference
-from recbook.metrics import METRIC_COLUMNS, pct_oracle, session_metrics
+from recbook.evaluation.stats import paired_difference, summarize
+from recbook.metrics import pct_oracle, session_metrics
 
-__all__ = ["compare", "evaluate", "run_policy", "score", "summarize", "vary"]
+__all__ = ["compare", "evaluate", "run_policy", "score", "vary"]
 
 
 def _policy_name(policy: Any, index: int) -> str:
@@ -162,50 +162,6 @@ def evaluate(
     return table
 
 
-def summarize(
-    df: pd.DataFrame,
-    metric: str = "return",
-    confidence_level: float = 0.95,
-    n_resamples: int = 2000,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Per-policy summary of :func:`evaluate`'s table, in the table's policy order.
-
-    Columns: ``n_users``; the mean of ``metric`` (default ``return``) with ``<metric>_ci_low`` and
-    ``<metric>_ci_high`` (percentile bootstrap, ``scipy.stats.bootstrap``, seeded by ``seed``); ``pct_oracle``
-    as a ratio of means, ``100 * mean(expected_return) / mean(oracle_return)``, with a paired bootstrap CI
-    (users resampled together with their oracle value); then the means of ``regret``, ``engagement_rate``, ``coverage``, ``entropy``, ``gini`` and
-    ``repeat_rate``. The ratio of means, not the mean of per-user ratios, is what "% of oracle" means in the book:
-    total engagement over total achievable engagement.
-    """
-    _check_level(confidence_level, n_resamples)
-    missing = {"policy", metric, "expected_return", "oracle_return"} - set(df.columns)
-    if missing:
-        raise ValueError(f"df lacks column(s) {sorted(missing)}; pass the table evaluate() returns")
-    rows = []
-    for name, group in df.groupby("policy", sort=False, observed=True):
-        values = group[metric].to_numpy(dtype=np.float64)
-        expected = group["expected_return"].to_numpy(dtype=np.float64)
-        oracle = group["oracle_return"].to_numpy(dtype=np.float64)
-        low, high = _bootstrap((values,), _mean, confidence_level, n_resamples, seed)
-        pct_low, pct_high = _bootstrap((expected, oracle), _ratio_of_means, confidence_level, n_resamples, seed, True)
-        row: dict[str, Any] = {
-            "policy": name,
-            "n_users": len(group),
-            metric: values.mean(),
-            f"{metric}_ci_low": low,
-            f"{metric}_ci_high": high,
-            "pct_oracle": pct_oracle(expected, oracle),
-            "pct_oracle_ci_low": pct_low,
-            "pct_oracle_ci_high": pct_high,
-        }
-        for column in METRIC_COLUMNS:
-            if column not in row and column not in ("return", "oracle_return", "pct_oracle") and column in group:
-                row[column] = group[column].mean()
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("policy")
-
-
 def _label_policies(
     policies: Sequence[Any] | Mapping[str, Any], config: EnvConfig, seed: int, extra: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -261,8 +217,9 @@ def compare(
         Without ``references``: ``diff`` — the paired mean difference of expected return from the first policy —
         with ``diff_ci_low`` and ``diff_ci_high`` (zero for the first policy itself). With ``references``, for each
         reference ``r``: ``diff_r`` with ``diff_r_ci_low``/``_high`` (paired bootstrap of the expected-return
-        difference) and the same in percent of the oracle's mean return, ``pct_diff_r`` with
-        ``pct_diff_r_ci_low``/``_high``; NaN in the reference's own row.
+        difference), ``diff_r_paired_se`` and ``diff_r_unpaired_se`` (:func:`paired_difference`'s standard errors)
+        and the same in percent of the oracle's mean return, ``pct_diff_r`` with ``pct_diff_r_ci_low``/``_high``;
+        NaN in the reference's own row.
     """
     named = _label_policies(policies, config, seed, () if references is None else [str(r) for r in references])
     table = evaluate(named, config, n_users=n_users, seed=seed, stream=stream)
@@ -317,13 +274,13 @@ def _differences(
     for name in named:
         row: dict[str, float] = {}
         for reference in references:
-            keys = ("mean_difference", "ci_low", "ci_high")
+            keys = ("mean_difference", "ci_low", "ci_high", "paired_se", "unpaired_se")
             if name == reference:
-                values = [float("nan")] * 3
+                values = [float("nan")] * len(keys)
             else:
                 diff = paired_difference(table, name, reference, "expected_return", confidence_level, n_resamples, seed)
                 values = [diff[key] for key in keys]
-            for suffix, value in zip(("", "_ci_low", "_ci_high"), values):
+            for suffix, value in zip(("", "_ci_low", "_ci_high", "_paired_se", "_unpaired_se"), values):
                 row[f"diff_{reference}{suffix}"] = value
             for suffix, value in zip(("", "_ci_low", "_ci_high"), values):
                 row[f"pct_diff_{reference}{suffix}"] = value * scale

@@ -143,7 +143,8 @@ class Logs:
         Required: ``user``, ``step``, ``action``, ``reward``, ``propensity`` and ``obs_0 .. obs_{d-1}`` with ``d``
         the observation size of ``config``; ``engagement`` and ``done`` are optional. Every user needs the steps
         ``0 .. T-1`` exactly once, with the same ``T`` for all users, unless users leave (``config.leave_rate >
-        0``): then a user's session may end early (steps ``0 .. t``) and is padded after its exit (action -1).
+        0``): then ``T`` is ``config.session_length`` and a user's session may end early (steps ``0 .. t``); it
+        is padded after its exit (action -1).
         Raises ``ValueError`` naming the problem.
         """
         if not isinstance(frame, pd.DataFrame):
@@ -164,7 +165,10 @@ class Logs:
         check_propensities(frame["propensity"].to_numpy(dtype=np.float64))
         table = frame.sort_values(["user", "step"], kind="stable")
         sizes = table.groupby("user", sort=False).size()
-        horizon = int(sizes.iloc[0]) if config.leave_rate == 0 else int(sizes.max())
+        # With exits the data cannot tell T (every user may have left early): the config's session length is T.
+        horizon = int(sizes.iloc[0]) if config.leave_rate == 0 else config.session_length
+        if config.leave_rate > 0 and sizes.max() > horizon:
+            raise ValueError(f"a user has {int(sizes.max())} steps, more than session_length={horizon}")
         if config.leave_rate == 0 and (sizes != horizon).any():
             raise ValueError(f"every user needs the same number of steps; found {sorted(set(sizes.tolist()))}")
         n = len(sizes)
