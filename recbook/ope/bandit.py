@@ -7,9 +7,11 @@ same action; the estimators are those of Open Bandit Pipeline (Saito et al. 2020
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from recbook._checks import check_level
 from recbook.ope.estimators import with_seconds
@@ -17,10 +19,103 @@ from recbook.ope.intervals import Estimate, normal
 from recbook.ope.logs import check_propensities
 from recbook.ope.weights import effective_sample_size
 
-__all__ = ["BANDIT_METHODS", "estimate_bandit"]
+__all__ = [
+    "BANDIT_ESTIMATORS",
+    "BANDIT_METHODS",
+    "IPW",
+    "SNIPW",
+    "BanditDM",
+    "BanditDR",
+    "BanditEstimator",
+    "SwitchDR",
+    "estimate_bandit",
+]
 
+@dataclass(frozen=True)
+class BanditRows:
+    """What every bandit estimator reads: rewards ``r``, weights ``w = pi / mu``, their effective sample size,
+    the interval's level, the reward model's ``q_target``/``q_logged`` (``None`` if not given) and Switch-DR's
+    threshold."""
+
+    r: NDArray[np.float64]
+    w: NDArray[np.float64]
+    ess: float
+    level: float
+    q_target: NDArray[np.float64] | None
+    q_logged: NDArray[np.float64] | None
+    switch_threshold: float
+
+
+class BanditEstimator:
+    """One single-step estimator: a name and ``estimate(rows) -> Estimate`` (normal interval)."""
+
+    name: ClassVar[str]
+
+    def estimate(self, x: BanditRows) -> Estimate:
+        raise NotImplementedError
+
+
+class IPW(BanditEstimator):
+    """Inverse propensity weighting, ``mean(w r)``."""
+
+    name = "ipw"
+
+    def estimate(self, x: BanditRows) -> Estimate:
+        return normal(self.name, float((x.w * x.r).mean()), x.w * x.r, x.ess, x.level)
+
+
+class SNIPW(BanditEstimator):
+    """Self-normalised IPW, ``sum(w r) / sum(w)``; delta-method interval."""
+
+    name = "snipw"
+
+    def estimate(self, x: BanditRows) -> Estimate:
+        w, r = x.w, x.r
+        if w.sum() == 0:
+            raise ValueError("every weight is 0: the target never takes the logged actions (no overlap)")
+        value = float((w * r).sum() / w.sum())
+        return normal(self.name, value, w * (r - value) / w.mean(), x.ess, x.level)
+
+
+class BanditDM(BanditEstimator):
+    """The direct method, ``mean(q_target)``."""
+
+    name = "dm"
+
+    def estimate(self, x: BanditRows) -> Estimate:
+        assert x.q_target is not None
+        return normal(self.name, float(x.q_target.mean()), x.q_target, float(x.r.size), x.level)
+
+
+class BanditDR(BanditEstimator):
+    """Doubly robust (Dudík et al. 2011), ``mean(q_target + w (r - q_logged))``."""
+
+    name = "dr"
+
+    def weights(self, x: BanditRows) -> NDArray[np.float64]:
+        return x.w
+
+    def estimate(self, x: BanditRows) -> Estimate:
+        assert x.q_target is not None and x.q_logged is not None
+        contributions = x.q_target + self.weights(x) * (x.r - x.q_logged)
+        return normal(self.name, float(contributions.mean()), contributions, x.ess, x.level)
+
+
+class SwitchDR(BanditDR):
+    """DR's correction only where ``w <= switch_threshold`` (Wang et al. 2017, as in obp)."""
+
+    name = "switch-dr"
+
+    def weights(self, x: BanditRows) -> NDArray[np.float64]:
+        return x.w * (x.w <= x.switch_threshold)
+
+
+#: The estimators of :func:`estimate_bandit` by method name.
+BANDIT_ESTIMATORS: dict[str, BanditEstimator] = {
+    e.name: e for e in (IPW(), SNIPW(), BanditDM(), BanditDR(), SwitchDR())
+}
 #: Single-step estimators of :func:`estimate_bandit`.
-BANDIT_METHODS: tuple[str, ...] = ("ipw", "snipw", "dm", "dr", "switch-dr")
+BANDIT_METHODS: tuple[str, ...] = tuple(BANDIT_ESTIMATORS)
 
 
 def estimate_bandit(
@@ -65,32 +160,21 @@ def estimate_bandit(
     check_propensities(mu)
     if np.any(~np.isfinite(pi) | (pi < 0) | (pi > 1)):
         raise ValueError("target_propensities must be probabilities in [0, 1]")
-    start = time.perf_counter()
-    w = pi / mu
-    ess = effective_sample_size(w)
-    if method == "ipw":
-        result = normal(method, float((w * r).mean()), w * r, ess, level)
-    elif method == "snipw":
-        if w.sum() == 0:
-            raise ValueError("every weight is 0: the target never takes the logged actions (no overlap)")
-        value = float((w * r).sum() / w.sum())
-        result = normal(method, value, w * (r - value) / w.mean(), ess, level)
-    else:
+    qt = ql = None
+    if method in ("dm", "dr", "switch-dr"):
         if q_target is None or (method != "dm" and q_logged is None):
             raise ValueError(f"method {method!r} needs q_target" + ("" if method == "dm" else " and q_logged"))
         qt = np.asarray(q_target, dtype=np.float64).ravel()
         if qt.shape != r.shape:
             raise ValueError(f"q_target must have shape {r.shape}, got {qt.shape}")
-        if method == "dm":
-            result = normal(method, float(qt.mean()), qt, float(r.size), level)
-        else:
+        if method != "dm":
             ql = np.asarray(q_logged, dtype=np.float64).ravel()
             if ql.shape != r.shape:
                 raise ValueError(f"q_logged must have shape {r.shape}, got {ql.shape}")
-            if method == "switch-dr":
-                if not switch_threshold > 0:
-                    raise ValueError(f"switch_threshold must be positive, got {switch_threshold!r}")
-                w = w * (w <= switch_threshold)
-            contributions = qt + w * (r - ql)
-            result = normal(method, float(contributions.mean()), contributions, ess, level)
+    if method == "switch-dr" and not switch_threshold > 0:
+        raise ValueError(f"switch_threshold must be positive, got {switch_threshold!r}")
+    start = time.perf_counter()
+    w = pi / mu
+    rows = BanditRows(r, w, effective_sample_size(w), level, qt, ql, float(switch_threshold))
+    result = BANDIT_ESTIMATORS[method].estimate(rows)
     return with_seconds(result, time.perf_counter() - start)
