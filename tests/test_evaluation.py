@@ -226,3 +226,17 @@ def plain_size(config: EnvConfig) -> int:
     from recbook.observations import ObservationLayout
 
     return ObservationLayout(config).size
+
+
+def test_compare_can_add_behaviour_and_return_the_sessions() -> None:
+    """What the CLI prints and saves: the behavioural means and evaluate()'s per-user table, from one call."""
+    from recbook.evaluation import compare
+
+    table, sessions = compare(
+        ["bayes-greedy", "random"], CONFIG, n_users=150, n_resamples=100, references=["random"],
+        behaviour=True, sessions=True,
+    )
+    assert {"coverage", "entropy", "gini", "repeat_rate"} <= set(table.columns)
+    expected = evaluate([make_policy(n, CONFIG, seed=0) for n in ("bayes-greedy", "random")], CONFIG, n_users=150)
+    pd.testing.assert_frame_equal(sessions, expected)
+    assert table.loc["bayes-greedy", ["diff_random_paired_se", "diff_random_unpaired_se"]].gt(0).all()

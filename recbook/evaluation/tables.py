@@ -195,7 +195,9 @@ def compare(
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
     references: Sequence[str] | None = None,
-) -> pd.DataFrame:
+    behaviour: bool = False,
+    sessions: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate policies on the same users and tabulate them: ``recbook.compare([agent, "bayes-greedy"], config)``.
 
     Args:
@@ -219,10 +221,13 @@ def compare(
         reference ``r``: ``diff_r`` with ``diff_r_ci_low``/``_high`` (paired bootstrap of the expected-return
         difference), ``diff_r_paired_se`` and ``diff_r_unpaired_se`` (:func:`paired_difference`'s standard errors)
         and the same in percent of the oracle's mean return, ``pct_diff_r`` with ``pct_diff_r_ci_low``/``_high``;
-        NaN in the reference's own row.
+        NaN in the reference's own row. ``behaviour=True`` adds the means of ``regret``, ``engagement_rate``,
+        ``coverage``, ``entropy``, ``gini`` and ``repeat_rate``. ``sessions=True`` returns ``(table, per_user)``
+        with :func:`evaluate`'s one row per (policy, user) as the second item (e.g. to save it).
     """
     named = _label_policies(policies, config, seed, () if references is None else [str(r) for r in references])
     table = evaluate(named, config, n_users=n_users, seed=seed, stream=stream)
+    per_user = table
     table = table.rename(columns={"return": "mean_return"})
     summary = summarize(
         table, metric="mean_return", confidence_level=confidence_level, n_resamples=n_resamples, seed=seed
@@ -253,9 +258,12 @@ def compare(
     else:
         differences = _differences(table, named, [str(r) for r in references], confidence_level, n_resamples, seed)
         attrs = {"references": [str(r) for r in references]}
+    if behaviour:
+        behavioural = ("regret", "engagement_rate", "coverage", "entropy", "gini", "repeat_rate")
+        columns += [column for column in behavioural if column in summary]
     result = summary[columns].join(differences.set_axis(summary.index))
     result.attrs.update({**attrs, "stream": stream, "seed": seed, "n_users": n_users})
-    return result
+    return (result, per_user) if sessions else result
 
 
 def _differences(
