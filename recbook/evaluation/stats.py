@@ -1,9 +1,10 @@
 """Statistics of evaluation tables: bootstrap intervals, paired differences, and aggregates over training runs.
 
 :func:`summarize` tabulates each policy's mean with bootstrap intervals; :func:`paired_difference` compares two
-policies user by user, which is far more precise than comparing their means; :func:`interquartile_mean`, :func:`aggregate_runs`, :func:`performance_profile` and
-:func:`mean_confidence_interval` aggregate results across training seeds; :func:`verdict`, :func:`interval` and
-:func:`versus` are the chapters' ways of reading and printing a paired difference.
+policies user by user, which is far more precise than comparing their means; :func:`interquartile_mean`,
+:func:`aggregate_runs`, :func:`performance_profile` and :func:`mean_confidence_interval` aggregate results across
+training seeds; :func:`verdict`, :func:`interval` and :func:`versus` are the chapters' ways of reading and printing
+a paired difference.
 
 Why paired: users differ far more from each other than good policies differ from each other. On the same users
 the user-to-user variation cancels in each difference ``return_a(u) - return_b(u)``, so the standard error of a
@@ -88,11 +89,11 @@ def summarize(
     """Per-policy summary of :func:`evaluate`'s table, in the table's policy order.
 
     Columns: ``n_users``; the mean of ``metric`` (default ``return``) with ``<metric>_ci_low`` and
-    ``<metric>_ci_high`` (percentile bootstrap, ``scipy.stats.bootstrap``, seeded by ``seed``); ``pct_oracle``
-    as a ratio of means, ``100 * mean(expected_return) / mean(oracle_return)``, with a paired bootstrap CI
-    (users resampled together with their oracle value); then the means of ``regret``, ``engagement_rate``, ``coverage``, ``entropy``, ``gini`` and
-    ``repeat_rate``. The ratio of means, not the mean of per-user ratios, is what "% of oracle" means in the book:
-    total engagement over total achievable engagement.
+    ``<metric>_ci_high`` (percentile bootstrap, ``scipy.stats.bootstrap``, seeded by ``seed``); ``pct_oracle`` as a
+    ratio of means, ``100 * mean(expected_return) / mean(oracle_return)``, with a paired bootstrap CI (users
+    resampled together with their oracle value); then the means of ``regret``, ``engagement_rate``, ``coverage``,
+    ``entropy``, ``gini`` and ``repeat_rate``. The ratio of means, not the mean of per-user ratios, is what "% of
+    oracle" means in the book: total engagement over total achievable engagement.
     """
     _check_level(confidence_level, n_resamples)
     missing = {"policy", metric, "expected_return", "oracle_return"} - set(df.columns)

@@ -1,9 +1,10 @@
 """Paired evaluation tables: run policies on the same users (common random numbers) and tabulate them.
 
-:func:`evaluate` runs every policy on the same users and the same click stream and returns a tidy table, one row
-per (policy, user); :func:`recbook.evaluation.stats.summarize` turns it into a per-policy table with bootstrap confidence
-intervals; :func:`compare` does both and adds paired differences from reference policies; :func:`score` is the one scoring
-path of learning curves and sweeps; :func:`vary` evaluates policies while one parameter of the setting moves.
+:func:`evaluate` runs every policy on the same users and the same click stream and returns a tidy table, one row per
+(policy, user); :func:`recbook.evaluation.stats.summarize` turns it into a per-policy table with bootstrap
+confidence intervals; :func:`compare` does both and adds paired differences from reference policies; :func:`score`
+is the one scoring path of learning curves and sweeps; :func:`vary` evaluates policies while one parameter of the
+setting moves.
 """
 
 from __future__ import annotations
@@ -123,13 +124,13 @@ def evaluate(
         exits: ``"expected"`` (default) or ``"sampled"``: how users who leave are scored (see :func:`rollout`).
 
     Returns:
-        A ``DataFrame`` with columns ``policy``, ``user`` and :data:`recbook.metrics.METRIC_COLUMNS`. ``oracle_return`` is the
-        optimal *expected* return of that user (sum of the ``T`` largest marginals ``p[a] m(k)``, which the greedy
-        :class:`~recbook.policies.Oracle` attains), and ``pct_oracle`` and ``regret`` compare it with the
-        policy's ``expected_return`` (sum of engagement probabilities) — not with the clicks — so they are
-        meaningful and low-variance under click feedback too. Under expected feedback ``return`` equals
-        ``expected_return``. With users who leave and ``exits="expected"``, returns are expectations over the
-        exits, and the behavioural metrics (coverage, repeats, entropy) describe the path of a user who stays.
+        A ``DataFrame`` with columns ``policy``, ``user`` and :data:`recbook.metrics.METRIC_COLUMNS`.
+        ``oracle_return`` is the optimal *expected* return of that user (sum of the ``T`` largest marginals ``p[a]
+        m(k)``, which the greedy :class:`~recbook.policies.Oracle` attains), and ``pct_oracle`` and ``regret``
+        compare it with the policy's ``expected_return`` (sum of engagement probabilities) — not with the clicks —
+        so they are meaningful and low-variance under click feedback too. Under expected feedback ``return`` equals
+        ``expected_return``. With users who leave and ``exits="expected"``, returns are expectations over the exits,
+        and the behavioural metrics (coverage, repeats, entropy) describe the path of a user who stays.
     """
     from recbook.policies import oracle_return
 

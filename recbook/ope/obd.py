@@ -2,10 +2,11 @@
 
 ZOZOTOWN, a fashion e-commerce site, showed three items (positions 1-3 of a banner) out of 80 to each visitor,
 chosen either uniformly at random (``policy="random"``) or by Bernoulli Thompson sampling (``policy="bts"``), and
-logged the clicks together with the logging policy's probability of each shown item at its position. The obp
-0.4.1 wheel ships a 10,000-row sample of each; ``data/obd/`` holds the columns the book uses (see
-``data/obd/README.md`` for the licence, the attribution and the command that regenerates them:
-``python -m recbook.obd``; only the ``"all"`` campaign is committed, ``--campaigns men women`` adds the others). obp's own loader is not used: it fails on pandas >= 2.
+logged the clicks together with the logging policy's probability of each shown item at its position. The obp 0.4.1
+wheel ships a 10,000-row sample of each; ``data/obd/`` holds the columns the book uses (see ``data/obd/README.md``
+for the licence, the attribution and the command that regenerates them: ``python -m recbook.obd``; only the
+``"all"`` campaign is committed, ``--campaigns men women`` adds the others). obp's own loader is not used: it fails
+on pandas >= 2.
 
 Off-policy evaluation on these logs is single-step (one decision per row): each row's position is part of the
 context and the action is the item, so a policy is a distribution over items *per position*, an array of shape
@@ -53,7 +54,8 @@ OBP_VERSION = "0.4.1"
 
 
 def load_obd(policy: str = "random", campaign: str = "all") -> pd.DataFrame:
-    """The logged rows (in time order) of one policy and campaign: ``item_id``, ``position``, ``click``, ``propensity_score``.
+    """The logged rows (in time order) of one policy and campaign: ``item_id``, ``position``, ``click``,
+    ``propensity_score``.
 
     ``position`` is 0-based here (0, 1, 2; the raw files count from 1), ``click`` is 0/1 and ``propensity_score``
     is the logging policy's probability of showing ``item_id`` at ``position``.
