@@ -21,6 +21,8 @@ from recbook.config import EnvConfig
 from recbook.evaluation.rollout import PredictsActions, Rollout, rollout, sample_users
 from recbook.evaluation.stats import paired_difference, summarize
 from recbook.metrics import pct_oracle, session_metrics
+from recbook.planning import oracle_return
+from recbook.policies import make_policy
 
 __all__ = ["compare", "evaluate", "run_policy", "score", "vary"]
 
@@ -80,8 +82,6 @@ def score(
     the same arguments, so ``score`` agrees with ``summarize(evaluate(...))``. The default stream is VALIDATION:
     ``score`` is what learning curves, sweeps and hyperparameter choices call.
     """
-    from recbook.policies import oracle_return
-
     name = _policy_name(policy, 0)
     _check_config(policy, name, config)
     preferences = sample_users(config, n_users, seed, stream)
@@ -132,8 +132,6 @@ def evaluate(
         ``expected_return``. With users who leave and ``exits="expected"``, returns are expectations over the exits,
         and the behavioural metrics (coverage, repeats, entropy) describe the path of a user who stays.
     """
-    from recbook.policies import oracle_return
-
     if isinstance(policies, Mapping):
         named = [(str(name), policy) for name, policy in policies.items()]
     else:
@@ -167,8 +165,6 @@ def _label_policies(
     policies: Sequence[Any] | Mapping[str, Any], config: EnvConfig, seed: int, extra: Sequence[str] = ()
 ) -> dict[str, Any]:
     """``{label: policy}``: names built with ``make_policy``, labels made distinct, ``extra`` names appended."""
-    from recbook.policies import make_policy
-
     items = list(policies.items()) if isinstance(policies, Mapping) else [(None, p) for p in policies]
     if not items:
         raise ValueError("policies must name at least one policy")
@@ -328,8 +324,6 @@ def vary(
         (ratio of means, in %), ``pct_oracle_se`` (standard error of the ratio by the delta method, paired over
         users).
     """
-    from recbook.policies import make_policy
-
     base = base or EnvConfig(observation="feedback")
     rows = []
     for value in values:

@@ -20,6 +20,7 @@ from recbook.observations import ObservationLayout
 from recbook.ope.logs import Logs
 from recbook.ope.weights import target_probabilities
 from recbook.planning.marginals import next_marginals, top_sum
+from recbook.policies import BayesGreedy
 
 __all__ = ["QFunction", "cross_fit", "item_features", "fit_q_function", "plan_value", "q_values"]
 
@@ -36,8 +37,6 @@ def item_features(config: EnvConfig, observations: NDArray[np.float64]) -> NDArr
     (:func:`plan_value`) of the remaining steps. Counts observations: 1,
     ``m(count + 1)``, the count and whether it is the least recommended item.
     """
-    from recbook.policies import BayesGreedy
-
     n_items, horizon = config.n_items, config.session_length
     k = observations.shape[0]
     if config.observation == "counts":

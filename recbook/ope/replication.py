@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from recbook.config import EnvConfig
 from recbook.evaluation import evaluate
 from recbook.ope.estimators import METHODS, estimate
 from recbook.ope.logs import collect
+from recbook.policies import EpsilonGreedy
 
 __all__ = ["main", "replicate", "summarize_replications", "true_value"]
 
@@ -103,10 +105,6 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m recbook.ope``: write one row per (horizon, replication, method) to ``--output``."""
-    from pathlib import Path
-
-    from recbook.policies import EpsilonGreedy
-
     args = _parse(argv)
     frames = []
     for horizon in args.horizons:
