@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recbook import seeds
-from recbook._checks import check_choice
+from recbook._checks import check_choice, check_int
 from recbook.config import EnvConfig
 from recbook.users import sample_preferences
 from recbook.vector import RecommendationVectorEnv, validate_actions
@@ -75,9 +75,8 @@ def sample_users(config: EnvConfig, n_users: int, seed: int, stream: str = seeds
     hyperparameter, :data:`~recbook.seeds.TRAIN` users for training. The same ``(config.alpha, n_users, seed,
     stream)`` always gives the same users, whatever policy is evaluated.
     """
-    if isinstance(n_users, bool) or not isinstance(n_users, (int, np.integer)) or n_users < 1:
-        raise ValueError(f"n_users must be a positive integer, got {n_users!r}")
-    return sample_preferences(seeds.generator(seed, stream, "users"), config.alpha_vector, size=int(n_users))
+    n_users = check_int(n_users, "n_users", 1)
+    return sample_preferences(seeds.generator(seed, stream, "users"), config.alpha_vector, size=n_users)
 
 
 #: How :func:`rollout` treats users who leave (``leave_rate > 0``): ``"sampled"`` draws each exit, ``"expected"``

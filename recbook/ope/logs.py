@@ -15,9 +15,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from recbook import seeds
 from recbook.config import EnvConfig
-from recbook.evaluation.rollout import run_sessions
+from recbook._checks import check_int
+from recbook.evaluation.rollout import run_sessions, sample_users
 from recbook.observations import ObservationLayout
-from recbook.users import sample_preferences
 
 __all__ = ["LOG_COLUMNS", "Logs", "check_propensities", "collect", "convert_observations"]
 
@@ -233,8 +233,7 @@ def collect(
     feedback can be evaluated on logs of a counts-only logging policy. A user who leaves (``leave_rate > 0``)
     ends the session's row: the rest holds action -1, reward 0 and propensity 1 (see :class:`Logs`).
     """
-    if isinstance(n_users, bool) or not isinstance(n_users, (int, np.integer)) or n_users < 1:
-        raise ValueError(f"n_users must be a positive integer, got {n_users!r}")
+    n = check_int(n_users, "n_users", 1)
     if not callable(getattr(policy, "action_probabilities", None)):
         raise ValueError(f"policy {policy!r} has no action_probabilities(); the logs need its propensities")
     seed = seeds.validate_seed(seed)
@@ -242,8 +241,7 @@ def collect(
     observation = max(wanted, config.observation, key=_RICHNESS.__getitem__)
     env_config = config.replace(observation=observation)
     name = str(getattr(policy, "name", "logging"))
-    n = int(n_users)
-    preferences = sample_preferences(seeds.generator(seed, stream, "users"), config.alpha_vector, size=n)
+    preferences = sample_users(config, n, seed, stream)
     if callable(getattr(policy, "reset", None)):
         policy.reset(seeds.derive_seed(seed, stream, "policy", name))
     played = run_sessions(
