@@ -443,3 +443,13 @@ def test_command_line_entry_points_still_answer() -> None:
     for module in ("recbook.ope", "recbook.obd"):
         result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "usage" in result.stdout
+
+
+def test_one_class_per_estimator_behind_estimate() -> None:
+    from recbook.ope import ESTIMATORS, UNBIASED, Estimator
+    from recbook.ope.bandit import BANDIT_ESTIMATORS, BanditEstimator
+
+    assert METHODS == ("is", "wis", "pdis", "wpdis", "dm", "dr") and UNBIASED == ("is", "pdis", "dr")
+    assert all(isinstance(e, Estimator) and e.name == name for name, e in ESTIMATORS.items())
+    assert tuple(BANDIT_ESTIMATORS) == ("ipw", "snipw", "dm", "dr", "switch-dr")
+    assert all(isinstance(e, BanditEstimator) for e in BANDIT_ESTIMATORS.values())
