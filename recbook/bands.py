@@ -4,7 +4,7 @@ For each parameter in :data:`SWEEPS`, :func:`reachable_band` changes that one pa
 (10 items, 20 steps, α = 1, harmonic decay, expected feedback), evaluates :data:`BAND_POLICIES` on the same users
 with :func:`recbook.evaluation.evaluate` and records one row per (parameter, value, policy). The whole sweep takes
 a few seconds with the batched simulator, so chapter 4 runs it live; ``python -m recbook.bands --output x.csv``
-saves it.
+saves it. The sweep itself, :func:`vary`, lives in :mod:`recbook.evaluation.tables` and is re-exported here.
 """
 
 from __future__ import annotations
