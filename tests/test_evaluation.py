@@ -141,3 +141,102 @@ def test_aggregate_runs_and_performance_profile():
     b = profile[profile["config"] == "b"]["fraction"].tolist()
     assert a == [1.0, 0.8, 0.0, 0.0] and b == [1.0, 1.0, 1.0, 0.0]
     assert (profile["ci_low"] <= profile["fraction"]).all() and (profile["fraction"] <= profile["ci_high"]).all()
+
+
+LEAVE = EnvConfig(n_items=6, session_length=8, observation="feedback", leave_rate=0.3, item_quality="uniform")
+
+
+def test_compare_without_references_keeps_its_columns() -> None:
+    from recbook.evaluation import compare
+
+    table = compare(["bayes-greedy", "random"], CONFIG, n_users=200, n_resamples=100)
+    assert list(table.columns[-3:]) == ["diff", "diff_ci_low", "diff_ci_high"]
+    assert table.loc["bayes-greedy", "diff"] == 0.0 and table.attrs["reference"] == "bayes-greedy"
+
+
+def test_compare_with_references_is_paired_difference_per_reference() -> None:
+    """One call gives, for each reference, the paired difference of expected return and the same in % of the
+    oracle's mean return; a reference not among the policies is added; its own row is NaN."""
+    from recbook.evaluation import compare
+
+    table = compare(
+        {"bg": "bayes-greedy", "rnd": "random"}, LEAVE, n_users=300, n_resamples=200, references=["bg", "ucb"]
+    )
+    assert list(table.index) == ["bg", "rnd", "ucb"]
+    policies = {"bg": make_policy("bayes-greedy", LEAVE, seed=0), "rnd": make_policy("random", LEAVE, seed=0),
+                "ucb": make_policy("ucb", LEAVE, seed=0)}
+    per_user = evaluate(policies, LEAVE, n_users=300, seed=0)
+    oracle_mean = float(per_user.loc[per_user["policy"] == "bg", "oracle_return"].mean())
+    for name, reference in [("rnd", "bg"), ("bg", "ucb"), ("rnd", "ucb")]:
+        d = paired_difference(per_user, name, reference, "expected_return", n_resamples=200)
+        assert table.loc[name, f"diff_{reference}"] == d["mean_difference"]
+        assert table.loc[name, f"diff_{reference}_ci_low"] == d["ci_low"]
+        assert table.loc[name, f"diff_{reference}_paired_se"] == d["paired_se"]
+        assert table.loc[name, f"pct_diff_{reference}_ci_high"] == d["ci_high"] * (100.0 / oracle_mean)
+    assert np.isnan(table.loc["bg", "diff_bg"]) and np.isnan(table.loc["ucb", "pct_diff_ucb"])
+
+
+def test_vary_adds_agents_at_their_value_and_reads_the_stream() -> None:
+    from recbook import seeds
+    from recbook.evaluation import vary
+
+    agent = make_policy("thompson", LEAVE.replace(leave_rate=0.5), seed=0)
+    table = vary("leave_rate", [0.0, 0.5], base=LEAVE, policies=("random", "oracle"), n_users=100,
+                 agents={0.5: {"ts": agent}}, stream=seeds.VALIDATION)
+    assert list(table["policy"]) == ["random", "oracle", "random", "oracle", "ts"]
+    assert np.allclose(table.loc[table["policy"] == "oracle", "pct_oracle"], 100.0)
+    assert (table["expected_return"] <= table["oracle_return"] + 1e-12).all()
+
+
+def test_verdict_interval_and_versus() -> None:
+    from recbook.evaluation import interval, verdict, versus
+
+    assert verdict({"ci_low": 0.1, "ci_high": 0.2}) == "better than"
+    assert verdict(pd.Series({"ci_low": -0.2, "ci_high": -0.1})) == "worse than"
+    assert verdict({"ci_low": 0.0, "ci_high": 0.1}) == "statistically indistinguishable from"
+    assert interval([0.5, -0.01], [0.25, -0.02], [0.75, 0.0]) == [
+        "+0.5000 [+0.2500, +0.7500]",
+        "-0.0100 [-0.0200, +0.0000]",
+    ]
+    table = evaluate([make_policy(n, CONFIG, seed=0) for n in ("bayes-greedy", "random")], CONFIG, n_users=200)
+    text, d = versus(table, "bayes-greedy", "random", "expected_return", n_resamples=300)
+    assert d == paired_difference(table, "bayes-greedy", "random", "expected_return", n_resamples=300)
+    assert text == interval([d["mean_difference"]], [d["ci_low"]], [d["ci_high"]])[0]
+
+
+def test_run_sessions_records_what_the_policy_saw_and_its_propensities() -> None:
+    """The one rollout engine also logs: observations before each step and the probability of each action."""
+    from recbook.evaluation import rollout, run_sessions, sample_users
+
+    policy = make_policy("epsilon-greedy", LEAVE, seed=4)
+    users = sample_users(LEAVE, 50, seed=1)
+    recorded = run_sessions(policy, LEAVE, users, seed=9, deterministic=False, record=True)
+    policy.reset(4)
+    plain = rollout(policy, LEAVE, users, seed=9, deterministic=False)
+    np.testing.assert_array_equal(recorded.actions, plain.actions)
+    np.testing.assert_array_equal(recorded.rewards, plain.rewards)
+    assert recorded.observations is not None and recorded.propensities is not None
+    assert recorded.observations.shape == (50, 8, plain_size(LEAVE))
+    active = recorded.active
+    assert (recorded.propensities[active] > 0).all() and (recorded.propensities[~active] == 1).all()
+    assert plain.observations is None and plain.propensities is None
+
+
+def plain_size(config: EnvConfig) -> int:
+    from recbook.observations import ObservationLayout
+
+    return ObservationLayout(config).size
+
+
+def test_compare_can_add_behaviour_and_return_the_sessions() -> None:
+    """What the CLI prints and saves: the behavioural means and evaluate()'s per-user table, from one call."""
+    from recbook.evaluation import compare
+
+    table, sessions = compare(
+        ["bayes-greedy", "random"], CONFIG, n_users=150, n_resamples=100, references=["random"],
+        behaviour=True, sessions=True,
+    )
+    assert {"coverage", "entropy", "gini", "repeat_rate"} <= set(table.columns)
+    expected = evaluate([make_policy(n, CONFIG, seed=0) for n in ("bayes-greedy", "random")], CONFIG, n_users=150)
+    pd.testing.assert_frame_equal(sessions, expected)
+    assert table.loc["bayes-greedy", ["diff_random_paired_se", "diff_random_unpaired_se"]].gt(0).all()

@@ -21,7 +21,10 @@ from recbook.ope import (
     summarize_replications,
     true_value,
 )
-from recbook.ope import _cross_fit, _repeated, _studentized, target_probabilities
+from recbook.ope import target_probabilities
+from recbook.ope.fqe import cross_fit as _cross_fit
+from recbook.ope.intervals import repeated as _repeated
+from recbook.ope.intervals import studentized as _studentized
 from recbook.policies import BayesGreedy, EpsilonGreedy, Random, RoundRobin
 
 SMALL = EnvConfig(n_items=3, session_length=2, observation="counts")
@@ -338,3 +341,115 @@ def test_bandit_errors() -> None:
         estimate_bandit([1.0], [0.5], [1.0], "dr")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         estimate_bandit([1.0], [0.5], [2.0])
+
+
+LEAVING = EnvConfig(n_items=5, session_length=8, observation="feedback", leave_rate=0.6, item_quality="uniform")
+
+
+def test_a_logged_session_ends_when_its_user_leaves() -> None:
+    """With leave_rate > 0 a user who leaves ends the session's row: no new user continues in it.
+
+    The steps the logging policy saw never go back to 0 within a row, the sessions are those the rollout engine
+    plays for the same users and clicks (sampled exits), and nothing is recommended after the exit.
+    """
+    from recbook import seeds
+    from recbook.evaluation import run_sessions, sample_users
+    from recbook.observations import ObservationLayout
+
+    logging = EpsilonGreedy(LEAVING, epsilon=0.3)
+    logs = collect(LEAVING, logging, 400, seed=5)
+    steps = LEAVING.session_length - ObservationLayout(logs.config).parse(logs.observations).steps_remaining
+    assert (np.diff(steps, axis=1) >= 0).all(), "a new user started inside a logged session"
+    ended = logs.actions < 0
+    assert ended.any(), "with this leave rate some users leave before the end"
+    assert (np.diff(ended.astype(int), axis=1) >= 0).all()  # once gone, gone
+    assert (logs.rewards[ended] == 0).all() and (logs.propensities[ended] == 1).all()
+    logging.reset(seeds.derive_seed(5, seeds.TEST, "policy", logging.name))
+    played = run_sessions(
+        logging, LEAVING, sample_users(LEAVING, 400, 5), seeds.derive_seed(5, seeds.TEST, "clicks"), False
+    )
+    np.testing.assert_array_equal(logs.actions, played.actions)
+    np.testing.assert_array_equal(logs.rewards, played.rewards)
+
+
+def test_estimators_ignore_the_steps_after_an_exit() -> None:
+    """On logs with exits, the target equal to the logger has unit weights and IS gives the logged mean return;
+    and every method runs (the steps after an exit weigh 1 and add nothing)."""
+    logging = EpsilonGreedy(LEAVING, epsilon=0.3)
+    logs = collect(LEAVING, logging, 300, seed=2)
+    assert (importance_weights(logs, EpsilonGreedy(LEAVING, epsilon=0.3)) == 1).all()
+    on_policy = estimate(logs, EpsilonGreedy(LEAVING, epsilon=0.3), "is", n_resamples=0)
+    assert on_policy.value == pytest.approx(logs.returns.mean())
+    for method in METHODS:
+        result = estimate(logs, EpsilonGreedy(LEAVING, epsilon=0.1), method, n_resamples=50, splits=2)
+        assert np.isfinite(result.value) and np.isfinite(result.se)
+    frame = logs.to_frame()
+    assert len(frame) == int((logs.actions >= 0).sum())
+
+
+def _plan_value_before(config, counts, estimate, steps_remaining):
+    """ope._plan_value as it was before it read planning.marginals: greedy, one step at a time."""
+    counts = counts.copy()
+    rows = np.arange(counts.shape[0])
+    total = np.zeros(counts.shape[0])
+    for j in range(int(steps_remaining.max(initial=0))):
+        marginal = estimate * config.decay_model.multiplier(counts + 1)
+        best = np.argmax(marginal, axis=1)
+        active = steps_remaining > j
+        total += np.where(active, marginal[rows, best], 0.0)
+        counts[rows, best] += active
+    return total
+
+
+@pytest.mark.parametrize("decay", ["harmonic", "geometric"])
+def test_plan_value_is_the_top_sum_of_next_marginals_as_before(decay: str) -> None:
+    from recbook.ope.fqe import plan_value
+
+    config = EnvConfig(n_items=6, session_length=12, decay=decay, observation="feedback")
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 4, size=(500, 6))
+    estimate = rng.random((500, 6))
+    steps = rng.integers(0, 13, size=500)
+    np.testing.assert_allclose(plan_value(config, counts, estimate, steps),
+                               _plan_value_before(config, counts, estimate, steps), rtol=1e-12, atol=0)
+    # the numbers chapter 9's features are built from: feedback logs of an epsilon-greedy logger
+    logs = collect(FEEDBACK, EpsilonGreedy(FEEDBACK, epsilon=0.3), 200, seed=1)
+    from recbook.observations import ObservationLayout
+
+    view = ObservationLayout(FEEDBACK).parse(logs.observations.reshape(-1, logs.observations.shape[2]))
+    index = BayesGreedy(FEEDBACK).scores(logs.observations.reshape(-1, logs.observations.shape[2]))
+    guess = index / FEEDBACK.decay_model.multiplier(view.counts + 1)
+    np.testing.assert_array_equal(plan_value(FEEDBACK, view.counts, guess, view.steps_remaining),
+                                  _plan_value_before(FEEDBACK, view.counts, guess, view.steps_remaining))
+
+
+def test_logs_with_exits_round_trip_through_a_frame() -> None:
+    logs = collect(LEAVING, EpsilonGreedy(LEAVING, epsilon=0.3), 60, seed=3)
+    frame = logs.to_frame()
+    assert frame.groupby("user")["done"].sum().eq(1).all()
+    back = Logs.from_frame(frame, logs.config)
+    for name in ("actions", "rewards", "propensities"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(logs, name))
+    np.testing.assert_array_equal(back.observations[logs.active], logs.observations[logs.active])
+    with pytest.raises(ValueError, match="cannot go on"):
+        Logs(logs.config, logs.observations, np.where(logs.active, -1, 0), logs.rewards * 0, logs.engagement,
+             np.ones_like(logs.propensities), logs.users)
+
+
+def test_command_line_entry_points_still_answer() -> None:
+    import subprocess
+    import sys
+
+    for module in ("recbook.ope", "recbook.obd"):
+        result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0 and "usage" in result.stdout
+
+
+def test_one_class_per_estimator_behind_estimate() -> None:
+    from recbook.ope import ESTIMATORS, UNBIASED, Estimator
+    from recbook.ope.bandit import BANDIT_ESTIMATORS, BanditEstimator
+
+    assert METHODS == ("is", "wis", "pdis", "wpdis", "dm", "dr") and UNBIASED == ("is", "pdis", "dr")
+    assert all(isinstance(e, Estimator) and e.name == name for name, e in ESTIMATORS.items())
+    assert tuple(BANDIT_ESTIMATORS) == ("ipw", "snipw", "dm", "dr", "switch-dr")
+    assert all(isinstance(e, BanditEstimator) for e in BANDIT_ESTIMATORS.values())
