@@ -29,6 +29,7 @@ MAX_LINES = 400
 DEPRECATED = {
     "recbook.bounds": "recbook.planning.bounds",
     "recbook.mdp": "recbook.planning.mdp",
+    "recbook.obd": "recbook.ope.obd",
     "recbook.plots": "recbook.viz.figures and recbook.viz.compute",
     "recbook.widgets": "recbook.viz.widgets and recbook.viz.playground",
     "recbook.widgets_leave": "recbook.viz.compute, recbook.viz.figures and recbook.viz.widgets",

@@ -22,7 +22,7 @@ from scipy import stats
 from recbook import seeds
 from recbook._checks import check_choice, check_int, check_level, check_reals
 from recbook.config import EnvConfig
-from recbook.evaluation import evaluate, rollout, run_policy, sample_users
+from recbook.evaluation import rollout, run_policy, sample_users, vary
 from recbook.metrics import pct_oracle, recommendation_counts, session_return
 from recbook.policies import POLICIES, Oracle, make_policy
 
@@ -198,10 +198,8 @@ def leave_rate_sweep(
 ) -> pd.DataFrame:
     """% of the oracle of each policy at each leave rate, on the same users (common random numbers per rate).
 
-    The same sweep as :func:`recbook.bands.vary` over ``leave_rate`` (the same users, policies, seeds and the same
-    :func:`recbook.metrics.pct_oracle` per row, so ``pct_oracle`` and ``oracle_return`` agree with ``vary``'s to the
-    bit), but ``vary`` cannot run it yet: it has no ``stream``, no trained agents per value, and no
-    ``expected_return`` column, which chapter 8 concatenates with the DQN's sweep.
+    :func:`recbook.evaluation.vary` over ``leave_rate`` (the one sweep), in the columns chapter 8 concatenates with
+    the DQN's sweep.
 
     Args:
         config: the environment; only ``leave_rate`` changes along the sweep (it must carry item qualities).
@@ -219,21 +217,7 @@ def leave_rate_sweep(
     rates = check_reals(leave_rates, "leave_rates", 0.0, 1.0, shape=(None,)).tolist()
     if not rates:
         raise ValueError(f"leave_rates must be a non-empty sequence of numbers in [0, 1], got {leave_rates!r}")
-    rows = []
-    for rate in rates:
-        at_rate = config.replace(leave_rate=rate)
-        named: dict[str, Any] = {name: make_policy(name, at_rate, seed=seed) for name in policies}
-        for label, agent in (agents or {}).get(rate, {}).items():
-            named[label] = agent
-        table = evaluate(named, at_rate, n_users=n_users, seed=seed, stream=stream)
-        for name, group in table.groupby("policy", sort=False, observed=True):
-            expected = group["expected_return"].to_numpy()
-            oracle = group["oracle_return"].to_numpy()
-            rows.append({
-                "leave_rate": rate,
-                "policy": name,
-                "expected_return": float(expected.mean()),
-                "oracle_return": float(oracle.mean()),
-                "pct_oracle": pct_oracle(expected, oracle),
-            })
-    return pd.DataFrame(rows)
+    table = vary("leave_rate", rates, base=config, policies=policies, n_users=n_users, seed=seed, agents=agents,
+                 stream=stream)
+    columns = ["leave_rate", "policy", "expected_return", "oracle_return", "pct_oracle"]
+    return table.rename(columns={"value": "leave_rate"})[columns].reset_index(drop=True)
