@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from recbook import sweeps
 from recbook.agents.config import config_label, preset_names, read_config, resolve_config
 from recbook.config import PARAMETERS, EnvConfig
 
@@ -237,15 +238,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from recbook.sweeps import run_from_arguments
-
     try:
-        frame = run_from_arguments(args)
+        frame = sweeps.run_from_arguments(args)
     except (ValueError, ConnectionError, FileNotFoundError) as exc:
         raise CLIError(str(exc)) from exc
-    shown = frame.drop(columns=["run", "n_users", "eval_seed"])
-    print(shown.to_string(index=False, float_format="{:.3f}".format))
-    print(f"wrote {args.output / 'results.csv'} ({len(frame)} runs)")
+    sweeps.print_results(frame, args.output)
     return 0
 
 
@@ -276,9 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="override the config's seed")
 
     sweep = commands.add_parser("sweep", help="train one DQN per (--set values, seed) locally or on Ray")
-    from recbook.sweeps import add_arguments
-
-    add_arguments(sweep)
+    sweeps.add_arguments(sweep)
 
     bench = commands.add_parser("bench", help="benchmarks (recbook.bench); e.g. 'recbook bench env'", add_help=False)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to recbook.bench")

@@ -7,12 +7,12 @@
                   --total-timesteps 60000 --backend local --jobs 2 --output sweeps/n_steps
 
 runs the product of the ``--set`` values and the seeds (here 3 x 2 x 3 = 18 runs). Each run trains the preset
-with its overrides (:func:`recbook.agents.dqn.train_run`), then is scored on VALIDATION users — the same users for
+with its overrides (:func:`recbook.agents.train.train_run`), then is scored on VALIDATION users — the same users for
 every run (``eval_seed``), so runs are compared on paired users and never on the TEST users of the book's final
 tables. ``DIR/results.csv`` has one row per finished run (:data:`RESULT_COLUMNS`): the overrides, the seed,
 % of oracle with its 95 % CI, the paired difference in expected return from BayesGreedy with its CI, training time
 and env steps per second. ``DIR/runs/<run>/`` holds its model (``model.zip``, loadable with
-:func:`recbook.agents.dqn.load_agent`), learning curve and ``result.json``.
+:func:`recbook.agents.agent.load_agent`), learning curve and ``result.json``.
 
 A rerun with the same arguments skips finished runs, so a killed sweep resumes where it stopped; a rerun into the
 same ``DIR`` with a different configuration is refused. :func:`sweep` is the same thing from Python and returns
@@ -55,6 +55,8 @@ import pandas as pd
 import yaml
 
 from recbook import seeds as seed_streams
+from recbook.agents.config import DQNConfig, RunConfig, TrainingConfig
+from recbook.config import EnvConfig
 
 __all__ = ["BACKENDS", "RESULT_COLUMNS", "Run", "expand", "parse_set", "sweep", "main"]
 
@@ -124,9 +126,6 @@ def _split_values(text: str) -> list[str]:
 
 
 def _field_types() -> dict[str, dict[str, Any]]:
-    from recbook.agents.dqn import DQNConfig, TrainingConfig
-    from recbook.config import EnvConfig
-
     return {
         section: {f.name: typing.get_type_hints(cls)[f.name] for f in fields(cls)}
         for section, cls in zip(_SECTIONS, (EnvConfig, DQNConfig, TrainingConfig))
@@ -196,8 +195,6 @@ def parse_set(text: str) -> tuple[str, list[Any]]:
 
 
 def _apply(base: dict[str, Any], overrides: Iterable[tuple[str, Any]], seed: int, total: int | None) -> Any:
-    from recbook.agents.dqn import RunConfig
-
     data = {section: dict(base.get(section) or {}) for section in _SECTIONS}
     for key, value in overrides:
         section, _, name = key.partition(".")
@@ -226,8 +223,6 @@ def expand(
         ValueError: naming the offending key or value; every combination is built into a ``RunConfig`` here, so
             a value the environment or the DQN refuses fails before the first run starts.
     """
-    from recbook.agents.dqn import RunConfig
-
     base = RunConfig.from_dict(dict(config)) if isinstance(config, Mapping) else RunConfig.from_yaml(config)
     if isinstance(overrides, Mapping):
         grid = []
@@ -261,7 +256,8 @@ def expand(
 
 def execute(base: dict[str, Any], run: Run, total_timesteps: int | None, n_users: int, eval_seed: int) -> dict[str, Any]:
     """Train and score one run (what a worker does); returns its result row, model bytes and learning curve."""
-    from recbook.agents.dqn import train_run
+    # Imported here: expanding and validating a sweep needs no torch.
+    from recbook.agents.train import train_run
     from recbook.evaluation import compare
 
     config = _apply(base, run.overrides, run.seed, total_timesteps)
@@ -505,11 +501,24 @@ def run_from_arguments(args: argparse.Namespace) -> pd.DataFrame:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m recbook.sweeps ...`` is ``recbook sweep ...``."""
-    from recbook.cli import main as cli
+def print_results(frame: pd.DataFrame, output: Path) -> None:
+    """The summary ``recbook sweep`` prints: one line per run (no bookkeeping columns), and where it wrote."""
+    shown = frame.drop(columns=["run", "n_users", "eval_seed"])
+    print(shown.to_string(index=False, float_format="{:.3f}".format))
+    print(f"wrote {Path(output) / 'results.csv'} ({len(frame)} runs)")
 
-    return cli(["sweep", *(sys.argv[1:] if argv is None else argv)])
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m recbook.sweeps ...`` is ``recbook sweep ...`` (same flags, same output, errors exit with 2)."""
+    parser = argparse.ArgumentParser(prog="python -m recbook.sweeps", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        frame = run_from_arguments(args)
+    except (ValueError, ConnectionError, FileNotFoundError) as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    print_results(frame, args.output)
+    return 0
 
 
 if __name__ == "__main__":
