@@ -254,7 +254,9 @@ def expand(
     return runs, base.to_dict()
 
 
-def execute(base: dict[str, Any], run: Run, total_timesteps: int | None, n_users: int, eval_seed: int) -> dict[str, Any]:
+def execute(
+    base: dict[str, Any], run: Run, total_timesteps: int | None, n_users: int, eval_seed: int
+) -> dict[str, Any]:
     """Train and score one run (what a worker does); returns its result row, model bytes and learning curve."""
     # Imported here: expanding and validating a sweep needs no torch.
     from recbook.agents.train import train_run
@@ -290,7 +292,8 @@ def execute(base: dict[str, Any], run: Run, total_timesteps: int | None, n_users
     }
     with tempfile.TemporaryDirectory() as folder:
         model = agent.save(Path(folder) / "model.zip").read_bytes()
-    return {"result": result, "config": config.to_dict(), "model": model, "curve": agent.learning_curve.to_csv(index=False)}
+    curve = agent.learning_curve.to_csv(index=False)
+    return {"result": result, "config": config.to_dict(), "model": model, "curve": curve}
 
 
 def _write_run(output: Path, payload: dict[str, Any]) -> dict[str, Any]:

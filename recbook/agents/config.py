@@ -173,7 +173,7 @@ class DQNConfig:
     bootstrap from the target network (``n_steps >= session_length`` gives Monte-Carlo returns). With 1-step
     targets the value of information has to travel back through 20 target-network copies; with 10 steps it
     travels in two. The bias n-step targets carry for an off-policy action in the window vanishes as epsilon
-    reaches 0. Each preset's value is chosen on VALIDATION users (``python -m recbook.agents.regenerate
+    reaches 0. Each preset's value is chosen on VALIDATION users (``python -m recbook.experiments.regenerate
     --choose-n-steps``; the numbers are in ``data/models/n_steps_validation.csv`` and chapter 6)."""
     target_update_interval: int = 2_000
     """Env steps between target-network copies — ~70 copies in a 150k-step run. SB3's default, 10 000, with a
