@@ -34,31 +34,38 @@ The numbers do not depend on the backend: a run's training and scoring are seede
 ``eval_seed`` only (torch on one thread), so both backends write identical results except the timing columns.
 """
 
+
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import socket
-import sys
 import tempfile
 import time
-import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
-from itertools import product
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from recbook import seeds as seed_streams
-from recbook.agents.config import DQNConfig, RunConfig, TrainingConfig
-from recbook.config import EnvConfig
+from recbook.sweeps.backends import run_local, run_ray
+from recbook.sweeps.grid import SECTIONS, Run, expand, parse_set, run_config
 
-__all__ = ["BACKENDS", "RESULT_COLUMNS", "Run", "expand", "parse_set", "sweep", "main"]
+
+__all__ = [
+    "BACKENDS",
+    "RESULT_COLUMNS",
+    "TIMING_COLUMNS",
+    "Run",
+    "add_arguments",
+    "execute",
+    "expand",
+    "main",
+    "parse_set",
+    "print_results",
+    "run_from_arguments",
+    "sweep",
+]
 
 #: Where runs execute.
 BACKENDS: tuple[str, ...] = ("local", "ray")
@@ -83,177 +90,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
 #: Columns that measure time, the only ones that differ between two executions of the same sweep.
 TIMING_COLUMNS: tuple[str, ...] = ("train_seconds", "steps_per_s")
 
-_SECTIONS = ("env", "dqn", "training")
-#: Set with their own arguments, not with ``--set``.
-_RESERVED = {"training.seed": "--seeds", "training.total_timesteps": "--total-timesteps"}
-
-
-@dataclass(frozen=True)
-class Run:
-    """One training run of a sweep: ``overrides`` (``(("dqn.n_steps", 3), ...)``, in ``--set`` order) and a seed."""
-
-    overrides: tuple[tuple[str, Any], ...]
-    seed: int
-
-    @property
-    def name(self) -> str:
-        """Directory name, e.g. ``dqn.n_steps=3_dqn.learning_rate=0.001_seed=0``."""
-        parts = [f"{key}={_format(value)}" for key, value in self.overrides] + [f"seed={self.seed}"]
-        return re.sub(r"[^A-Za-z0-9_.=+-]", "-", "_".join(parts))
-
-
-def _format(value: Any) -> str:
-    if isinstance(value, list):
-        return "x".join(_format(v) for v in value)
-    return str(value)
-
-
-def _split_values(text: str) -> list[str]:
-    """Split ``"1,3,[64,64]"`` at the commas outside brackets."""
-    parts, depth, current = [], 0, ""
-    for char in text:
-        if char in "[(":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return [part.strip() for part in parts]
-
-
-def _field_types() -> dict[str, dict[str, Any]]:
-    return {
-        section: {f.name: typing.get_type_hints(cls)[f.name] for f in fields(cls)}
-        for section, cls in zip(_SECTIONS, (EnvConfig, DQNConfig, TrainingConfig))
-    }
-
-
-def _coerce(key: str, value: Any, kind: Any) -> Any:
-    """``value`` as a ``kind`` field, or ``ValueError`` naming ``key``; composite types are left to the config's
-    own validation."""
-    wrong = ValueError(f"--set {key}: {value!r} is not a valid {getattr(kind, '__name__', kind)}")
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise wrong
-    elif kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise wrong
-    elif kind is float:
-        if isinstance(value, str):  # YAML 1.1 reads 3e-4 (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                raise wrong from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise wrong
-        return float(value)
-    elif kind is str:
-        if not isinstance(value, str):
-            raise wrong
-    elif typing.get_origin(kind) is list:
-        (item,) = typing.get_args(kind)
-        if not isinstance(value, list):
-            raise wrong
-        return [_coerce(key, v, item) for v in value]
-    return value
-
-
-def parse_set(text: str) -> tuple[str, list[Any]]:
-    """``"dqn.n_steps=1,3,10"`` -> ``("dqn.n_steps", [1, 3, 10])``, each value checked against the field's type.
-
-    Values are read as YAML scalars (``3e-4`` is a float, ``true`` a bool, ``[64,64]`` a list). Raises
-    ``ValueError`` naming the key for an unknown section or field, a reserved key (``training.seed``,
-    ``training.total_timesteps``) or a value of the wrong type.
-    """
-    if "=" not in text:
-        raise ValueError(f"--set {text!r}: expected SECTION.FIELD=VALUE[,VALUE...], e.g. dqn.n_steps=1,3,10")
-    key, _, raw = text.partition("=")
-    key = key.strip()
-    section, _, name = key.partition(".")
-    types = _field_types()
-    if section not in types or not name:
-        raise ValueError(f"--set {key}: the key must be SECTION.FIELD with SECTION one of {list(_SECTIONS)}")
-    if name not in types[section]:
-        raise ValueError(f"--set {key}: {section} has no field {name!r}; fields: {sorted(types[section])}")
-    if key in _RESERVED:
-        raise ValueError(f"--set {key}: use {_RESERVED[key]} instead")
-    tokens = _split_values(raw)
-    if not raw.strip() or any(token == "" for token in tokens):
-        raise ValueError(f"--set {key}: empty value in {raw!r}")
-    values = []
-    for token in tokens:
-        try:
-            value = yaml.safe_load(token)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"--set {key}: cannot read {token!r}: {exc}") from exc
-        values.append(_coerce(key, value, types[section][name]))
-    return key, values
-
-
-def _apply(base: dict[str, Any], overrides: Iterable[tuple[str, Any]], seed: int, total: int | None) -> Any:
-    data = {section: dict(base.get(section) or {}) for section in _SECTIONS}
-    for key, value in overrides:
-        section, _, name = key.partition(".")
-        data[section][name] = value
-    data["training"]["seed"] = int(seed)
-    if total is not None:
-        data["training"]["total_timesteps"] = int(total)
-    return RunConfig.from_dict(data)
-
-
-def expand(
-    config: str | Path | Mapping[str, Any],
-    seeds: Sequence[int],
-    overrides: Mapping[str, Sequence[Any]] | Sequence[str] | None = None,
-    total_timesteps: int | None = None,
-) -> tuple[list[Run], dict[str, Any]]:
-    """All runs of a sweep and the base configuration (``RunConfig.to_dict()``), validated before anything runs.
-
-    Args:
-        config: a preset name, a YAML file, or a ``RunConfig``-style dict.
-        seeds: training seeds (distinct non-negative ints).
-        overrides: ``{"dqn.n_steps": [1, 3, 10]}`` or ``["dqn.n_steps=1,3,10", ...]`` (``--set`` strings).
-        total_timesteps: overrides the preset's training budget.
-
-    Raises:
-        ValueError: naming the offending key or value; every combination is built into a ``RunConfig`` here, so
-            a value the environment or the DQN refuses fails before the first run starts.
-    """
-    base = RunConfig.from_dict(dict(config)) if isinstance(config, Mapping) else RunConfig.from_yaml(config)
-    if isinstance(overrides, Mapping):
-        grid = []
-        for key, values in overrides.items():
-            text = ",".join(yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()
-                            for v in values)
-            grid.append(parse_set(f"{key}={text}"))
-    else:
-        grid = [parse_set(text) for text in (overrides or [])]
-    keys = [key for key, _ in grid]
-    duplicated = sorted({key for key in keys if keys.count(key) > 1})
-    if duplicated:
-        raise ValueError(f"--set: key(s) given more than once: {duplicated}")
-    seeds = [seed_streams.validate_seed(s, "seeds") for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct and at least one; got {list(seeds)}")
-    if total_timesteps is not None and (isinstance(total_timesteps, bool) or int(total_timesteps) < 1):
-        raise ValueError(f"total_timesteps must be a positive int, got {total_timesteps!r}")
-    runs = []
-    for values in product(*(values for _, values in grid)):
-        overrides_ = tuple(zip(keys, values))
-        for seed in seeds:
-            run = Run(overrides_, seed)
-            try:
-                _apply(base.to_dict(), overrides_, seed, total_timesteps)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"--set: run {run.name} is not a valid configuration: {exc}") from exc
-            runs.append(run)
-    return runs, base.to_dict()
-
-
 def execute(
     base: dict[str, Any], run: Run, total_timesteps: int | None, n_users: int, eval_seed: int
 ) -> dict[str, Any]:
@@ -262,7 +98,7 @@ def execute(
     from recbook.agents.train import train_run
     from recbook.evaluation import compare
 
-    config = _apply(base, run.overrides, run.seed, total_timesteps)
+    config = run_config(base, run.overrides, run.seed, total_timesteps)
     start = time.perf_counter()
     agent = train_run(config)
     seconds = time.perf_counter() - start
@@ -315,7 +151,7 @@ def _finished(output: Path, run: Run, expected: dict[str, Any]) -> dict[str, Any
     if saved["config"] != expected:
         differs = [
             f"{section}.{key}"
-            for section in _SECTIONS
+            for section in SECTIONS
             for key in expected[section]
             if saved["config"].get(section, {}).get(key) != expected[section][key]
         ]
@@ -324,72 +160,6 @@ def _finished(output: Path, run: Run, expected: dict[str, Any]) -> dict[str, Any
             "use another --output or delete it"
         )
     return saved["result"]
-
-
-def _check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Fail fast (within ``timeout`` seconds) when nothing listens at ``HOST:PORT``."""
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"--address must be HOST:PORT (e.g. 10.0.0.5:6379), got {address!r}")
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            pass
-    except OSError as exc:
-        raise ConnectionError(
-            f"--address {address}: no Ray cluster reachable within {timeout:.0f} s ({exc}). Start one with "
-            "'ray start --head --port PORT' on the head machine, or drop --address for a local Ray instance."
-        ) from exc
-
-
-def _local(tasks: list[tuple[Any, ...]], jobs: int) -> Iterator[dict[str, Any]]:
-    from joblib import Parallel, delayed
-
-    if jobs == 1:
-        for task in tasks:
-            yield execute(*task)
-        return
-    parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
-    yield from parallel(delayed(execute)(*task) for task in tasks)
-
-
-def _ray(tasks: list[tuple[Any, ...]], jobs: int | None, address: str | None) -> Iterator[dict[str, Any]]:
-    try:
-        import ray
-    except ImportError as exc:
-        raise ImportError("backend 'ray' needs Ray: pip install -e '.[ray]'") from exc
-    started = not ray.is_initialized()
-    if started:
-        if address is not None:
-            _check_reachable(address)
-            try:
-                ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-            except (ConnectionError, ray.exceptions.AuthenticationError) as exc:
-                # Without RAY_AUTH_MODE=token the driver sends no token and the cluster refuses it; with the
-                # mode but no token Ray stops before connecting; with another token the cluster refuses it.
-                hint = (
-                    "a cluster with token authentication wants RAY_AUTH_MODE=token and its token: copy the head's "
-                    "token file here and set RAY_AUTH_TOKEN_PATH to it (or put it in ~/.ray/auth_token)"
-                    if os.environ.get("RAY_AUTH_MODE") != "token"
-                    else "is the token (RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token or RAY_AUTH_TOKEN) the cluster's?"
-                )
-                raise ConnectionError(f"--address {address}: Ray refused the connection ({exc}); {hint}") from exc
-        else:
-            # address="local": a new instance even if a cluster runs on this machine (plain init would join it).
-            ray.init(address="local", num_cpus=jobs or os.cpu_count(), include_dashboard=False,
-                     logging_level="ERROR", log_to_driver=False)
-    try:
-        remote = ray.remote(num_cpus=1)(execute)
-        limit = jobs or len(tasks)
-        waiting = list(tasks)
-        running: list[Any] = []
-        while waiting or running:
-            while waiting and len(running) < limit:
-                running.append(remote.remote(*waiting.pop(0)))
-            done, running = ray.wait(running, num_returns=1)
-            yield ray.get(done[0])
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def sweep(
@@ -442,7 +212,7 @@ def sweep(
     results: dict[str, dict[str, Any]] = {}
     todo = []
     for run in runs:
-        expected = _apply(base, run.overrides, run.seed, total_timesteps).to_dict()
+        expected = run_config(base, run.overrides, run.seed, total_timesteps).to_dict()
         found = _finished(output, run, expected)
         if found is None:
             todo.append((base, run, total_timesteps, n_users, eval_seed))
@@ -458,7 +228,7 @@ def sweep(
 
     bar = tqdm(total=len(runs), initial=len(results), unit="run", desc="sweep", disable=not progress)
     try:
-        stream = _local(todo, jobs or 1) if backend == "local" else _ray(todo, jobs, address)
+        stream = run_local(execute, todo, jobs or 1) if backend == "local" else run_ray(execute, todo, jobs, address)
         for payload in stream:
             result = _write_run(output, payload)
             results[result["run"]] = result
@@ -523,6 +293,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_results(frame, args.output)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
