@@ -262,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="summary plus paired differences against a reference policy")
     compare.add_argument("policies", nargs="*", metavar="POLICY", help="policy names")
-    compare.add_argument("--model", type=Path, action="append", default=[], help="saved DQN model (repeatable)")
+    compare.add_argument(
+        "--model", type=Path, action="append", default=[], help="saved model, DQN or PPO (repeatable)"
+    )
     compare.add_argument("--reference", help="policy the others are compared with (default: the first)")
     _add_env_arguments(compare)
 
