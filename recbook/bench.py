@@ -24,6 +24,7 @@ from dataclasses import replace
 import pandas as pd
 
 from recbook import seeds
+from recbook._checks import check_int
 from recbook.agents.config import RunConfig
 from recbook.config import EnvConfig
 from recbook.env import RecommendationEnv
@@ -106,8 +107,7 @@ def benchmark_train(
     training = replace(
         run.training, total_timesteps=total_timesteps, seed=seed, eval_freq=start, eval_users=eval_users, n_threads=1
     )
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    repeats = check_int(repeats, "repeats", low=1)
     rows = []
     for path, shared in (("generic", False), ("recbook", True)) * repeats:
         RecbookDQN.shared_features = shared

@@ -28,6 +28,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from torch import nn
 
 from recbook import seeds
+from recbook._checks import check_int
 from recbook.agents.agent import PPOAgent, load_ppo
 from recbook.agents.callbacks import LEARNING_CURVE_COLUMNS, LearningCurveCallback
 from recbook.agents.config import PPOConfig
@@ -139,8 +140,7 @@ def train_ppo(
         raise ValueError(f"config must be an EnvConfig, got {type(config).__name__}")
     if config.observation != "feedback":
         raise ValueError(f"train_ppo reads the feedback observation; got observation={config.observation!r}")
-    if total_timesteps < 1:
-        raise ValueError(f"total_timesteps must be >= 1, got {total_timesteps}")
+    total_timesteps = check_int(total_timesteps, "total_timesteps", low=1)
     ppo = ppo if ppo is not None else PPOConfig()
     th.set_num_threads(n_threads)
     env = SB3VecEnv(config, num_envs, seed=seed)

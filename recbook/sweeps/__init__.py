@@ -48,6 +48,7 @@ from typing import Any
 import pandas as pd
 
 from recbook import seeds as seed_streams
+from recbook._checks import check_choice, check_int
 from recbook.sweeps.backends import run_local, run_ray
 from recbook.sweeps.grid import SECTIONS, Run, expand, parse_set, run_config
 
@@ -197,14 +198,12 @@ def sweep(
         ``results.csv`` as a DataFrame: one row per run in grid order, the override columns then
         :data:`RESULT_COLUMNS`.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    check_choice(backend, "backend", BACKENDS)
     if address is not None and backend != "ray":
         raise ValueError("address is for backend='ray'")
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise ValueError(f"jobs must be a positive int, got {jobs!r}")
-    if isinstance(n_users, bool) or not isinstance(n_users, int) or n_users < 2:
-        raise ValueError(f"n_users must be an int >= 2, got {n_users!r}")
+    if jobs is not None:
+        jobs = check_int(jobs, "jobs", low=1)
+    n_users = check_int(n_users, "n_users", low=2)
     eval_seed = seed_streams.validate_seed(eval_seed, "eval_seed")
     runs, base = expand(config, seeds, overrides, total_timesteps)
     output = Path(output)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from recbook import seeds as seed_streams
+from recbook._checks import check_int
 from recbook.agents.config import DQNConfig, RunConfig, TrainingConfig
 from recbook.config import EnvConfig
 
@@ -182,8 +183,8 @@ def expand(
     seeds = [seed_streams.validate_seed(s, "seeds") for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and at least one; got {list(seeds)}")
-    if total_timesteps is not None and (isinstance(total_timesteps, bool) or int(total_timesteps) < 1):
-        raise ValueError(f"total_timesteps must be a positive int, got {total_timesteps!r}")
+    if total_timesteps is not None:
+        check_int(total_timesteps, "total_timesteps", low=1)
     runs = []
     for values in product(*(values for _, values in grid)):
         overrides_ = tuple(zip(keys, values))
