@@ -4,11 +4,11 @@
 several batch sizes ``K``, stepping with uniformly random actions, and prints the speed-up over the scalar env.
 
 ``train`` measures DQN training throughput — environment steps per second on one torch thread, gradient steps
-included, evaluations excluded — of a preset (``item_shared_scratch`` by default) twice: with SB3's generic TD update, which calls each
-network on whole observations (three feature computations per gradient step), and with recbook's
-(``RecbookDQN._item_shared_q`` in :mod:`recbook.agents.dqn`: features cached per stored transition, the scorer run only
-where the update needs it). Both runs use the same seed and budget; their learning curves' last points are printed
-too (the two paths compute the same values, up to float rounding).
+included, evaluations excluded — of a preset (``item_shared_scratch`` by default) twice: with SB3's generic TD
+update, which calls each network on whole observations (three feature computations per gradient step), and with
+recbook's (``RecbookDQN._item_shared_q`` in :mod:`recbook.agents.recbook_dqn`: features cached per stored
+transition, the scorer run only where the update needs it). Both runs use the same seed and budget; their learning
+curves' last points are printed too (the two paths compute the same values, up to float rounding).
 
 Wall-clock figures depend on the machine and on what else it is doing; compare ratios measured in one run.
 """
@@ -24,6 +24,8 @@ from dataclasses import replace
 import pandas as pd
 
 from recbook import seeds
+from recbook._checks import check_int
+from recbook.agents.config import RunConfig
 from recbook.config import EnvConfig
 from recbook.env import RecommendationEnv
 from recbook.vector import RecommendationVectorEnv
@@ -95,7 +97,8 @@ def benchmark_train(
     (``eval_users`` VALIDATION users); and ``speedup``, the ratio of ``steps_per_s`` to ``generic``'s.
     """
     # Imported here: ``python -m recbook.bench env`` needs no torch.
-    from recbook.agents.dqn import RecbookDQN, RunConfig, train_dqn
+    from recbook.agents.recbook_dqn import RecbookDQN
+    from recbook.agents.train import train_dqn
 
     run = RunConfig.from_yaml(preset)
     start = run.dqn.learning_starts
@@ -104,8 +107,7 @@ def benchmark_train(
     training = replace(
         run.training, total_timesteps=total_timesteps, seed=seed, eval_freq=start, eval_users=eval_users, n_threads=1
     )
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    repeats = check_int(repeats, "repeats", low=1)
     rows = []
     for path, shared in (("generic", False), ("recbook", True)) * repeats:
         RecbookDQN.shared_features = shared
@@ -135,7 +137,9 @@ def benchmark_train(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recbook.bench", description=__doc__.splitlines()[0])
     parser.add_argument("target", choices=["env", "train"], help="what to benchmark")
-    parser.add_argument("--preset", default="item_shared_scratch", help="train: the preset (default item_shared_scratch)")
+    parser.add_argument(
+        "--preset", default="item_shared_scratch", help="train: the preset (default item_shared_scratch)"
+    )
     parser.add_argument("--timesteps", type=int, default=30_000, help="train: env steps per run (default 30000)")
     parser.add_argument("--repeats", type=int, default=1, help="train: alternate the two paths this many times")
     parser.add_argument("--observation", default="feedback", help="observation mode (default: feedback)")
@@ -152,7 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     config = EnvConfig(observation=args.observation)
     table = benchmark_env(config, args.batch_sizes, args.scalar_steps, args.batched_user_steps)
-    print(f"recbook env throughput ({config.n_items} items, {config.session_length} steps, observation={config.observation})")
+    print(
+        f"recbook env throughput ({config.n_items} items, {config.session_length} steps, "
+        f"observation={config.observation})"
+    )
     print(table.to_string(index=False, formatters={"steps_per_s": "{:,.0f}".format, "speedup": "{:.1f}x".format}))
     biggest = table.iloc[-1]
     print(f"batched K={int(biggest.num_envs)} / scalar = {biggest.speedup:.1f}x (target >= 30x)")

@@ -21,13 +21,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from recbook import sweeps
+from recbook.agents.config import config_label, preset_names, read_config, resolve_config
 from recbook.config import PARAMETERS, EnvConfig
 
 __all__ = ["main", "load_env_config", "preset_names"]
@@ -37,33 +37,13 @@ class CLIError(ValueError):
     """A user error: printed as ``recbook: error: ...`` with exit status 2."""
 
 
-def preset_names() -> list[str]:
-    """Names of the YAML presets shipped in ``recbook/configs/``."""
-    folder = resources.files("recbook").joinpath("configs")
-    if not folder.is_dir():
-        return []
-    return sorted(entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml"))
-
-
 def _read_yaml(source: str) -> tuple[dict[str, Any], str]:
-    path = Path(source)
-    if path.is_file():
-        text, label = path.read_text(), str(path)
-    else:
-        entry = resources.files("recbook").joinpath("configs", f"{source}.yaml")
-        if not entry.is_file():
-            presets = preset_names()
-            raise CLIError(
-                f"--config: {source!r} is neither a file nor a preset; presets: {presets or 'none installed'}"
-            )
-        text, label = entry.read_text(), f"preset {source!r}"
+    """The mapping in a YAML file or preset (the one resolver, :func:`recbook.agents.config.read_config`)."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CLIError(f"--config: {label} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CLIError(f"--config: {label} must be a YAML mapping")
-    return data, label
+        path = resolve_config(source)
+        return read_config(path), config_label(path)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CLIError(f"--config: {exc}") from exc
 
 
 def load_env_config(source: str | None = None, **overrides: Any) -> EnvConfig:
@@ -248,30 +228,21 @@ def _train(args: argparse.Namespace) -> int:
         from recbook.agents import train_from_config
     except ImportError as exc:
         raise CLIError(f"train needs recbook.agents.train_from_config, which is not available: {exc}") from exc
-    if not Path(args.config).is_file():
-        entry = resources.files("recbook").joinpath("configs", f"{args.config}.yaml")
-        if not entry.is_file():
-            raise CLIError(f"--config: {args.config!r} is neither a file nor a preset; presets: {preset_names()}")
-        with resources.as_file(entry) as path:
-            saved = train_from_config(path, output=args.output, total_timesteps=args.total_timesteps, seed=args.seed)
-    else:
-        saved = train_from_config(
-            args.config, output=args.output, total_timesteps=args.total_timesteps, seed=args.seed
-        )
+    try:
+        path = resolve_config(args.config)
+    except FileNotFoundError as exc:
+        raise CLIError(f"--config: {exc}") from exc
+    saved = train_from_config(path, output=args.output, total_timesteps=args.total_timesteps, seed=args.seed)
     print(f"saved model to {saved}")
     return 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from recbook.sweeps import run_from_arguments
-
     try:
-        frame = run_from_arguments(args)
+        frame = sweeps.run_from_arguments(args)
     except (ValueError, ConnectionError, FileNotFoundError) as exc:
         raise CLIError(str(exc)) from exc
-    shown = frame.drop(columns=["run", "n_users", "eval_seed"])
-    print(shown.to_string(index=False, float_format="{:.3f}".format))
-    print(f"wrote {args.output / 'results.csv'} ({len(frame)} runs)")
+    sweeps.print_results(frame, args.output)
     return 0
 
 
@@ -291,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="summary plus paired differences against a reference policy")
     compare.add_argument("policies", nargs="*", metavar="POLICY", help="policy names")
-    compare.add_argument("--model", type=Path, action="append", default=[], help="saved DQN model (repeatable)")
+    compare.add_argument(
+        "--model", type=Path, action="append", default=[], help="saved model, DQN or PPO (repeatable)"
+    )
     compare.add_argument("--reference", help="policy the others are compared with (default: the first)")
     _add_env_arguments(compare)
 
@@ -302,9 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="override the config's seed")
 
     sweep = commands.add_parser("sweep", help="train one DQN per (--set values, seed) locally or on Ray")
-    from recbook.sweeps import add_arguments
-
-    add_arguments(sweep)
+    sweeps.add_arguments(sweep)
 
     bench = commands.add_parser("bench", help="benchmarks (recbook.bench); e.g. 'recbook bench env'", add_help=False)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to recbook.bench")

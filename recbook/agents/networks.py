@@ -71,11 +71,11 @@ from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 from torch.nn import functional as F
 
+from recbook.agents.config import SKIPS
 from recbook.config import EnvConfig
 
 __all__ = ["SKIPS", "ItemFeatures", "ItemInputs", "ItemSharedQNetwork", "ItemSharedDQNPolicy"]
 
-SKIPS: tuple[str, ...] = ("exploit", "reward", "none")
 
 #: Number of per-item features and of pooled context features (see :class:`ItemFeatures`).
 N_ITEM_FEATURES = 9

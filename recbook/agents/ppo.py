@@ -10,65 +10,33 @@ Two policies:
 
 Training uses the same batched environment (:class:`recbook.agents.sb3.SB3VecEnv`: a transition ends when the
 sampled user leaves), the same TRAIN users and the same learning curve on VALIDATION users as the DQN.
-:class:`PPOConfig` holds the hyperparameters. The saved zip is SB3's archive plus ``recbook.json`` and
-``learning_curve.csv``, like the DQN's.
+Its hyperparameters are :class:`recbook.agents.config.PPOConfig`; the trained model is a
+:class:`recbook.agents.agent.PPOAgent`, saved and loaded like the DQN's (``recbook.load_agent`` reads either).
+``PPOConfig``, ``PPOAgent`` and ``load_ppo`` are re-exported here, their old home.
 """
 
 from __future__ import annotations
 
-import json
-import zipfile
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch as th
 from gymnasium import spaces
-from numpy.typing import NDArray
 from stable_baselines3 import PPO
 from stable_baselines3.common.policies import ActorCriticPolicy
 from torch import nn
 
 from recbook import seeds
+from recbook._checks import check_int
+from recbook.agents.agent import PPOAgent, load_ppo
 from recbook.agents.callbacks import LEARNING_CURVE_COLUMNS, LearningCurveCallback
+from recbook.agents.config import PPOConfig
 from recbook.agents.networks import ItemFeatures
 from recbook.agents.sb3 import SB3VecEnv
 from recbook.config import EnvConfig
-from recbook.evaluation import score
 
 __all__ = ["PPOAgent", "PPOConfig", "ItemSharedActorCriticPolicy", "load_ppo", "train_ppo"]
-
-_METADATA = "recbook.json"
-_CURVE = "learning_curve.csv"
-
-
-@dataclass
-class PPOConfig:
-    """PPO hyperparameters (SB3's defaults except where the reason is given)."""
-
-    policy: str = "item_shared"
-    """``"item_shared"`` (:class:`ItemSharedActorCriticPolicy`) or ``"mlp"`` (SB3's ``MlpPolicy``)."""
-    net_arch: list[int] = field(default_factory=lambda: [64, 64])
-    """Hidden sizes of the per-item scorer and of the critic (or of both heads of the flat MLP)."""
-    learning_rate: float = 3e-4
-    n_steps: int = 256
-    """Steps per user per rollout, 16 users x 256 = 4096 transitions (hundreds of sessions) per update."""
-    batch_size: int = 512
-    n_epochs: int = 4
-    gamma: float = 1.0
-    """No discounting, as for the DQN, since the return until the user leaves or ``T`` is what is measured."""
-    gae_lambda: float = 0.95
-    clip_range: float = 0.2
-    ent_coef: float = 0.01
-    """A small entropy bonus keeps the softmax from collapsing onto one item before the critic is any good."""
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.policy not in ("item_shared", "mlp"):
-            raise ValueError(f"policy must be 'item_shared' or 'mlp', got {self.policy!r}")
 
 
 class _ItemSharedExtractor(nn.Module):
@@ -147,63 +115,6 @@ class ItemSharedActorCriticPolicy(ActorCriticPolicy):
         return data
 
 
-class PPOAgent:
-    """A trained PPO model with the environment it was trained for; ``predict`` is greedy (the likeliest item)."""
-
-    def __init__(
-        self, model: PPO, config: EnvConfig, ppo_config: PPOConfig, seed: int, learning_curve: pd.DataFrame
-    ) -> None:
-        self.model = model
-        self.config = config
-        self.observation = config.observation
-        self.ppo_config = ppo_config
-        self.seed = seed
-        self.learning_curve = learning_curve
-
-    @property
-    def name(self) -> str:
-        """The label in tables, ``ppo-<network>-seed<seed>``."""
-        return f"ppo-{self.ppo_config.policy.replace('_', '-')}-seed{self.seed}"
-
-    def predict(
-        self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True
-    ) -> tuple[NDArray[np.int64], Any]:
-        """Items for a batch of observations ``(K, obs_size)``; the most probable item unless ``deterministic=False``."""
-        action, state = self.model.predict(observation, state, episode_start, deterministic=deterministic)
-        return np.asarray(action), state
-
-    def evaluate(self, n_users: int = 2_000, seed: int = 0, stream: str = seeds.VALIDATION) -> dict[str, float]:
-        """:func:`recbook.evaluation.score` of the greedy policy (VALIDATION users by default)."""
-        return score(self, self.config, n_users, seed, stream)
-
-    def save(self, path: str | Path) -> Path:
-        """One zip: SB3's archive + ``recbook.json`` (env, PPO config, seed) + ``learning_curve.csv``."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.model.save(path)
-        metadata = {
-            "env_config": self.config.to_dict(),
-            "ppo_config": asdict(self.ppo_config),
-            "seed": self.seed,
-            "total_timesteps": int(self.model.num_timesteps),
-        }
-        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(_METADATA, json.dumps(metadata, indent=2))
-            archive.writestr(_CURVE, self.learning_curve.to_csv(index=False))
-        return path
-
-
-def load_ppo(path: str | Path) -> PPOAgent:
-    """Load a :meth:`PPOAgent.save` zip (an SB3 archive: contains pickles, load only files you trust)."""
-    path = Path(path)
-    with zipfile.ZipFile(path) as archive:
-        metadata = json.loads(archive.read(_METADATA))
-        curve = pd.read_csv(archive.open(_CURVE))
-    config = EnvConfig.from_dict(metadata["env_config"])
-    model = PPO.load(path, device="cpu")
-    return PPOAgent(model, config, PPOConfig(**metadata["ppo_config"]), int(metadata["seed"]), curve)
-
-
 def train_ppo(
     config: EnvConfig,
     ppo: PPOConfig | None = None,
@@ -229,8 +140,7 @@ def train_ppo(
         raise ValueError(f"config must be an EnvConfig, got {type(config).__name__}")
     if config.observation != "feedback":
         raise ValueError(f"train_ppo reads the feedback observation; got observation={config.observation!r}")
-    if total_timesteps < 1:
-        raise ValueError(f"total_timesteps must be >= 1, got {total_timesteps}")
+    total_timesteps = check_int(total_timesteps, "total_timesteps", low=1)
     ppo = ppo if ppo is not None else PPOConfig()
     th.set_num_threads(n_threads)
     env = SB3VecEnv(config, num_envs, seed=seed)
@@ -249,6 +159,8 @@ def train_ppo(
         verbose=0,
         **kwargs,
     )
+    # The learning curve's VALIDATION users are those of seed 0 for every training seed (the DQN's use its training
+    # seed); kept, since the committed PPO curves were measured so.
     curve = LearningCurveCallback(config, eval_users, eval_freq, seed=0)
     model.learn(total_timesteps=total_timesteps, callback=curve)
     table = curve.learning_curve

@@ -49,7 +49,8 @@ class ItemInputCache:
         slots: ``buffer_size * n_envs`` of the buffer.
         n_items: items per observation.
         n_features: ``(F, C)``, per-item and context widths.
-        compute: ``observations (B, obs_size) -> ItemInputs`` (the network's :meth:`~recbook.agents.networks.ItemSharedQNetwork.item_inputs`).
+        compute: ``observations (B, obs_size) -> ItemInputs`` (the network's
+            :meth:`~recbook.agents.networks.ItemSharedQNetwork.item_inputs`).
     """
 
     def __init__(
@@ -106,8 +107,8 @@ class RecbookReplayBuffer(NStepReplayBuffer):
 
     After ``sample``, ``last_positions`` holds the flat positions (``row * n_envs + env``) of the sampled
     observations and of their (n-step) next observations; ``cache`` (an :class:`ItemInputCache`), when attached,
-    holds the item-shared network's inputs for those positions. Samples are identical to SB3's ``NStepReplayBuffer`` for the same global
-    numpy random state (tested).
+    holds the item-shared network's inputs for those positions. Samples are identical to SB3's ``NStepReplayBuffer``
+    for the same global numpy random state (tested).
     """
 
     def __init__(self, *args: Any, n_steps: int = 1, gamma: float = 0.99, **kwargs: Any) -> None:

@@ -17,13 +17,12 @@ from numpy.typing import NDArray
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
 from recbook import seeds
+from recbook._checks import check_choice
+from recbook.agents.config import REWARDS
 from recbook.config import EnvConfig
 from recbook.vector import RecommendationVectorEnv, validate_actions
 
 __all__ = ["REWARDS", "SB3VecEnv"]
-
-#: What :class:`SB3VecEnv` can return as the reward: the environment's own, or the engagement probability.
-REWARDS: tuple[str, ...] = ("observed", "engagement")
 
 
 class SB3VecEnv(VecEnv):
@@ -40,12 +39,11 @@ class SB3VecEnv(VecEnv):
         reward: what ``step`` returns as the reward: ``"observed"`` (default), the environment's reward (a 0/1
             click under ``feedback="click"``), or ``"engagement"``, the engagement probability of the
             recommendation. Observations are the same either way; why training on the second is sound is in
-            :attr:`recbook.agents.dqn.DQNConfig.train_reward`.
+            :attr:`recbook.agents.config.DQNConfig.train_reward`.
     """
 
     def __init__(self, config: EnvConfig, num_envs: int, seed: int | None = None, reward: str = "observed") -> None:
-        if reward not in REWARDS:
-            raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
+        check_choice(reward, "reward", REWARDS)
         self.venv = RecommendationVectorEnv.from_config(config, num_envs)
         self.config = config
         self.reward = reward
@@ -101,7 +99,9 @@ class SB3VecEnv(VecEnv):
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
         setattr(self.venv, attr_name, value)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
         result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
         return [result for _ in self._get_indices(indices)]
 

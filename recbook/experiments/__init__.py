@@ -1,0 +1,14 @@
+"""The scripts that rebuild ``data/``: each trains or evaluates, then writes the tables the chapters read.
+
+* :mod:`recbook.experiments.regenerate` — ``python -m recbook.experiments.regenerate``: the models of
+  ``data/models/`` and ``held_out.csv`` (chapters 6 and 7), and the ``n_steps`` choice on VALIDATION users;
+* :mod:`recbook.experiments.ablation` — ``python -m recbook.experiments.ablation``: ``data/models/ablation.csv``
+  (chapter 6's ablation of the original failure);
+* :mod:`recbook.experiments.long_term` — ``python -m recbook.experiments.long_term``: chapter 8's PPO models and
+  ``data/leave/`` tables.
+
+``data/sweeps/`` is written by ``recbook sweep`` (:mod:`recbook.sweeps`); ``data/README.md`` lists every command.
+These modules sit at the top of the package's layers: they use the agents, the evaluation and the sweeps, and
+nothing below imports them. The old paths ``recbook.agents.regenerate`` / ``ablation`` / ``long_term`` still work
+(deprecated re-exports).
+"""

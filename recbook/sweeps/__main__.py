@@ -1,0 +1,7 @@
+"""``python -m recbook.sweeps ...`` is ``recbook sweep ...``."""
+
+import sys
+
+from recbook.sweeps import main
+
+sys.exit(main())
