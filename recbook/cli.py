@@ -179,7 +179,8 @@ def _print_summary(table: pd.DataFrame, config: EnvConfig, n_users: int, seed: i
 
 
 def _run(args: argparse.Namespace, compare: bool) -> int:
-    from recbook.evaluation import evaluate, paired_difference, summarize
+    from recbook.evaluation import compare as compare_policies
+    from recbook.evaluation import evaluate, summarize
 
     config = _env_config(args)
     policies = _policies(args.policies, config, args.seed)
@@ -190,33 +191,35 @@ def _run(args: argparse.Namespace, compare: bool) -> int:
     everything = {**policies, **models}
     if not everything:
         raise CLIError("policies: name at least one policy (or --model for compare)")
+    reference = (args.reference or next(iter(everything))) if compare else None
+    if reference is not None and reference not in everything:
+        raise CLIError(f"--reference: {reference!r} is not among {list(everything)}")
     try:
-        table = evaluate(everything, config, n_users=args.n_users, seed=args.seed)
+        if reference is None:
+            table = evaluate(everything, config, n_users=args.n_users, seed=args.seed)
+        else:
+            # The one comparison path: paired differences from the reference, on the same users.
+            versus, table = compare_policies(
+                everything, config, n_users=args.n_users, seed=args.seed, references=[reference], sessions=True
+            )
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
     _print_summary(summarize(table, seed=args.seed), config, args.n_users, args.seed)
-    if compare:
-        reference = args.reference or next(iter(everything))
-        if reference not in everything:
-            raise CLIError(f"--reference: {reference!r} is not among {list(everything)}")
-        metric = "expected_return"
-        rows = []
-        for name in everything:
-            if name == reference:
-                continue
-            diff = paired_difference(table, name, reference, metric=metric, seed=args.seed)
-            rows.append(
-                {
-                    "policy": name,
-                    f"minus {reference}": f"{diff['mean_difference']:+.4f}",
-                    "95% CI": f"[{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]",
-                    "paired SE": f"{diff['paired_se']:.4f}",
-                    "unpaired SE": f"{diff['unpaired_se']:.4f}",
-                }
-            )
-        if rows:
-            print(f"\npaired differences in expected return vs {reference} (same users, same clicks)")
-            print(pd.DataFrame(rows).set_index("policy").to_string())
+    if reference is not None and len(everything) > 1:
+        others = versus.drop(index=reference)
+        column = f"diff_{reference}"
+        rows = pd.DataFrame(
+            {
+                f"minus {reference}": others[column].map("{:+.4f}".format),
+                "95% CI": [f"[{lo:+.4f}, {hi:+.4f}]" for lo, hi in zip(others[f"{column}_ci_low"],
+                                                                      others[f"{column}_ci_high"])],
+                "paired SE": others[f"{column}_paired_se"].map("{:.4f}".format),
+                "unpaired SE": others[f"{column}_unpaired_se"].map("{:.4f}".format),
+            },
+            index=others.index.rename("policy"),
+        )
+        print(f"\npaired differences in expected return vs {reference} (same users, same clicks)")
+        print(rows.to_string())
     if args.csv is not None:
         table.to_csv(args.csv, index=False)
         print(f"\nwrote {len(table)} rows to {args.csv}")

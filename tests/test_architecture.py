@@ -30,6 +30,10 @@ DEPRECATED = {
     "recbook.bounds": "recbook.planning.bounds",
     "recbook.mdp": "recbook.planning.mdp",
     "recbook.obd": "recbook.ope.obd",
+    "recbook.agents.dqn": "recbook.agents.config, recbook.agents.train and recbook.agents.agent",
+    "recbook.agents.ablation": "recbook.experiments.ablation",
+    "recbook.agents.long_term": "recbook.experiments.long_term",
+    "recbook.agents.regenerate": "recbook.experiments.regenerate",
     "recbook.plots": "recbook.viz.figures and recbook.viz.compute",
     "recbook.widgets": "recbook.viz.widgets and recbook.viz.playground",
     "recbook.widgets_leave": "recbook.viz.compute, recbook.viz.figures and recbook.viz.widgets",
@@ -194,6 +198,9 @@ def test_chapters_import_from_current_homes() -> None:
     for notebook in sorted((ROOT / "book").glob("*.ipynb")):
         cells = json.loads(notebook.read_text())["cells"]
         code = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+        text = "\n".join("".join(cell["source"]) for cell in cells)
         for old, new in DEPRECATED.items():
             assert f"from {old} import" not in code and f"import {old}\n" not in code, (
                 f"{notebook.name} imports the deprecated {old}: use {new}")
+            assert f"python -m {old} " not in text and f"python -m {old}`" not in text, (
+                f"{notebook.name} tells the reader to run the deprecated {old}: use {new}")

@@ -31,8 +31,8 @@ from recbook.agents.agent import load_agent, load_ppo
 from recbook.agents.config import PPOConfig, RunConfig
 from recbook.agents.ppo import train_ppo
 from recbook.agents.train import train_dqn
-from recbook.evaluation import evaluate, paired_difference, summarize
-from recbook.policies import BayesRollout, make_policy
+from recbook.evaluation import compare
+from recbook.policies import BayesRollout
 from recbook.paths import DATA_DIR
 
 __all__ = [
@@ -83,32 +83,12 @@ def test_table(
     from about 1.06 points (sampled exits) to about 0.05.
     """
     config = RunConfig.from_yaml("leave").env
-    policies: dict[str, Any] = dict(agents)
-    policies.update({name: make_policy(name, config, seed=seed) for name in heuristics})
-    table = evaluate(policies, config, n_users=n_users, seed=seed, stream=seeds.TEST)
-    summary = summarize(table, metric="expected_return", n_resamples=1000)
-    # The planner's value of each user, the same in every policy's rows: read it from the first policy's.
-    oracle_mean = float(table.loc[table["policy"] == next(iter(policies)), "oracle_return"].mean())
-    rows = []
-    for name in policies:
-        row = {
-            "policy": name,
-            "n_users": n_users,
-            "expected_return": float(summary.loc[name, "expected_return"]),
-            "pct_oracle": float(summary.loc[name, "pct_oracle"]),
-            "pct_oracle_ci_low": float(summary.loc[name, "pct_oracle_ci_low"]),
-            "pct_oracle_ci_high": float(summary.loc[name, "pct_oracle_ci_high"]),
-        }
-        for reference in references:
-            if name == reference:
-                continue
-            diff = paired_difference(table, name, reference, "expected_return", n_resamples=1000)
-            scale = 100.0 / oracle_mean
-            row[f"pct_diff_{reference}"] = diff["mean_difference"] * scale
-            row[f"pct_diff_{reference}_ci_low"] = diff["ci_low"] * scale
-            row[f"pct_diff_{reference}_ci_high"] = diff["ci_high"] * scale
-        rows.append(row)
-    return pd.DataFrame(rows)
+    policies: dict[str, Any] = {**agents, **{name: name for name in heuristics}}
+    table = compare(policies, config, n_users=n_users, seed=seed, stream=seeds.TEST, n_resamples=1000,
+                    references=list(references))
+    columns = ["n_users", "expected_return", "pct_oracle", "pct_oracle_ci_low", "pct_oracle_ci_high"]
+    columns += [f"pct_diff_{r}{suffix}" for r in references for suffix in ("", "_ci_low", "_ci_high")]
+    return table[columns].rename_axis("policy").reset_index()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,9 +30,8 @@ import pandas as pd
 from recbook.agents.agent import load_model
 from recbook.agents.config import RunConfig
 from recbook.agents.train import train_from_config
-from recbook.evaluation import evaluate, paired_difference, summarize
+from recbook.evaluation import compare
 from recbook.paths import DATA_DIR
-from recbook.policies import make_policy
 from recbook.sweeps import sweep
 
 __all__ = ["MODELS", "N_STEPS_CHOICES", "choose_n_steps", "held_out_table", "main"]
@@ -88,10 +87,8 @@ def held_out_table(directory: Path, stems: list[str] | None = None) -> pd.DataFr
         agent = load_model(path)
         config = agent.config
         baseline_names = ["bayes-greedy", "random", "round-robin", "ucb", "thompson"]
-        policies = {"dqn": agent, **{name: make_policy(name, config, seed=0) for name in baseline_names}}
-        table = evaluate(policies, config, n_users=N_USERS, seed=0)
-        summary = summarize(table, metric="expected_return")
-        diff = paired_difference(table, "dqn", "bayes-greedy", metric="expected_return")
+        summary = compare({"dqn": agent, **{name: name for name in baseline_names}}, config, n_users=N_USERS, seed=0,
+                          references=["bayes-greedy"])
         curve = agent.learning_curve
         train_rows = curve.iloc[1:]
         rows.append(
@@ -112,9 +109,9 @@ def held_out_table(directory: Path, stems: list[str] | None = None) -> pd.DataFr
                 "random_pct_oracle": float(summary.loc["random", "pct_oracle"]),
                 "best_baseline": max(baseline_names, key=lambda name: summary.loc[name, "expected_return"]),
                 "best_baseline_pct_oracle": float(summary.loc[baseline_names, "pct_oracle"].max()),
-                "diff_vs_bayes_greedy": diff["mean_difference"],
-                "diff_ci_low": diff["ci_low"],
-                "diff_ci_high": diff["ci_high"],
+                "diff_vs_bayes_greedy": float(summary.loc["dqn", "diff_bayes-greedy"]),
+                "diff_ci_low": float(summary.loc["dqn", "diff_bayes-greedy_ci_low"]),
+                "diff_ci_high": float(summary.loc["dqn", "diff_bayes-greedy_ci_high"]),
                 "curve_points": len(train_rows),
             }
         )
