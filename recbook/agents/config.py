@@ -23,6 +23,7 @@ __all__ = [
     "CONFIG_DIR",
     "REWARDS",
     "SKIPS",
+    "FEATURE_SETS",
     "DQNConfig",
     "PPOConfig",
     "RunConfig",
@@ -38,6 +39,9 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 #: What the item-shared network's learned output is added to (see :mod:`recbook.agents.networks`).
 SKIPS: tuple[str, ...] = ("exploit", "reward", "none")
+
+#: The item-shared network's input sets, from most to least engineered (see :mod:`recbook.agents.features`).
+FEATURE_SETS: tuple[str, ...] = ("engineered", "posterior", "public")
 
 #: What :class:`recbook.agents.sb3.SB3VecEnv` can return as the reward: the environment's own, or the engagement
 #: probability.
@@ -140,6 +144,10 @@ class DQNConfig:
     skip: str = "exploit"
     """Item-shared only — what the learned output is added to (see :mod:`recbook.agents.networks`). ``"exploit"``
     starts from the exact value of exploiting revealed items, so the network only learns the value of information."""
+    features: str = "engineered"
+    """Item-shared only — the input set (:mod:`recbook.agents.features`): ``"engineered"`` (posterior mean,
+    lookahead and, with qualities, leave probabilities and bayes-index's score), ``"posterior"`` (nothing computed
+    from ``leave_rate``) or ``"public"`` (only what a real system logs; needs ``skip: none``)."""
     learning_rate: float = 1e-3
     """Initial Adam step size. Large enough to move the ~5k-parameter scorer quickly early on."""
     learning_rate_final: float = 1e-5
@@ -213,6 +221,10 @@ class DQNConfig:
     def __post_init__(self) -> None:
         check_choice(self.policy, "policy", ("item_shared", "mlp"))
         check_choice(self.skip, "skip", SKIPS)
+        check_choice(self.features, "features", FEATURE_SETS)
+        if self.features == "public" and self.skip != "none":
+            raise ValueError(f"skip must be 'none' with features='public' (both skip baselines are engineered), "
+                             f"got {self.skip!r}")
         check_choice(self.loss, "loss", ("huber", "mse"))
         check_choice(self.train_reward, "train_reward", REWARDS)
         self.net_arch = [int(width) for width in self.net_arch]

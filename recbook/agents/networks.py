@@ -71,141 +71,11 @@ from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 from torch.nn import functional as F
 
-from recbook.agents.config import SKIPS
+from recbook.agents.config import FEATURE_SETS, SKIPS
+from recbook.agents.features import ItemFeatures
 from recbook.config import EnvConfig
 
-__all__ = ["SKIPS", "ItemFeatures", "ItemInputs", "ItemSharedQNetwork", "ItemSharedDQNPolicy"]
-
-
-#: Number of per-item features and of pooled context features (see :class:`ItemFeatures`).
-N_ITEM_FEATURES = 9
-N_CONTEXT_FEATURES = 9
-#: Extra per-item and context features when the items carry a quality (``config.has_quality``).
-N_QUALITY_ITEM_FEATURES = 4
-N_QUALITY_CONTEXT_FEATURES = 1
-
-
-class ItemFeatures(nn.Module):
-    """Parse feedback observations ``(B, 3n + 1)`` (``(B, 4n + 1)`` with qualities) into per-item features, context
-    and the skip baseline.
-
-    ``forward(obs)`` returns ``(items (B, n, F), context (B, C), exploit_baseline (B, n), next_value (B, n))`` with
-    ``F = 9, C = 9`` (``F = 13, C = 10`` with qualities: :attr:`n_features`).
-    It has no parameters; the decay table and prior live in buffers so the module moves with the network.
-    """
-
-    def __init__(self, config: EnvConfig) -> None:
-        super().__init__()
-        if config.observation != "feedback":
-            raise ValueError(
-                f"the item-shared network reads the feedback observation; got observation={config.observation!r}"
-            )
-        self.n_items = config.n_items
-        self.session_length = config.session_length
-        total = config.session_length
-        # multiplier[k] = m(k) for k = 1 .. 2T + 1 (index 0 unused): counts + j never exceeds 2T.
-        table = np.zeros(2 * total + 2)
-        table[1:] = config.decay_model.multiplier(np.arange(1, 2 * total + 2))
-        self.register_buffer("multiplier", th.as_tensor(table, dtype=th.float32))
-        alpha = config.alpha_vector
-        self.register_buffer("alpha", th.as_tensor(alpha, dtype=th.float32))
-        self.register_buffer("steps_ahead", th.arange(1, total + 1))
-        self.click = config.feedback == "click"
-        exposure = config.decay_model.exposure_table(total)
-        self.register_buffer("exposure", th.as_tensor(exposure, dtype=th.float32))
-        self.has_quality = config.has_quality
-        if self.has_quality:
-            leave = config.leave_probability(np.arange(config.n_items))
-            self.register_buffer("leave", th.as_tensor(leave, dtype=th.float32))
-            self.register_buffer("quality", th.as_tensor(config.quality_vector, dtype=th.float32))
-
-    @property
-    def n_features(self) -> tuple[int, int]:
-        """``(per-item features, context features)``."""
-        if self.has_quality:
-            return N_ITEM_FEATURES + N_QUALITY_ITEM_FEATURES, N_CONTEXT_FEATURES + N_QUALITY_CONTEXT_FEATURES
-        return N_ITEM_FEATURES, N_CONTEXT_FEATURES
-
-    def forward(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor, th.Tensor]:
-        n, total = self.n_items, self.session_length
-        batch = obs.shape[0]
-        counts = th.round(obs[:, :n] * total).long().clamp(0, total)
-        revealed = (obs[:, n : 2 * n] > 0.5).float()
-        value = obs[:, 2 * n : 3 * n] * revealed
-        steps_left = th.round(obs[:, 3 * n] * total).long().clamp(0, total)
-
-        mass = value.sum(dim=1, keepdim=True)  # S, revealed mass
-        unrevealed = 1.0 - revealed
-        alpha_unrevealed = (self.alpha * unrevealed).sum(dim=1, keepdim=True)
-        # Dirichlet neutrality: the unrevealed part is (1 - S) * Dirichlet(alpha_U).
-        prior_share = (1.0 - mass).clamp(min=0.0) * self.alpha / alpha_unrevealed.clamp(min=1e-6)
-        next_multiplier = self.multiplier[counts + 1]
-        if self.click:
-            # Posterior mean of every item (Beta approximation with the Dirichlet's marginal prior, as
-            # recbook.policies.BayesGreedy): clicks out of exposure(count) effective trials.
-            exposure = self.exposure[counts]
-            clicks = value * exposure
-            alpha0 = self.alpha.sum()
-            estimate = (self.alpha + clicks) / (alpha0 + clicks + (exposure - clicks).clamp(min=0.0))
-            pooled = th.ones_like(revealed)
-            prior_share = estimate * unrevealed
-        else:
-            estimate = value
-            pooled = revealed
-        next_value = th.where(pooled > 0, estimate * next_multiplier, prior_share)
-
-        # Future marginals of pooled items, (B, n*T); the k largest sum to the exploit value E_k.
-        future = (estimate * pooled).unsqueeze(-1) * self.multiplier[counts.unsqueeze(-1) + self.steps_ahead]
-        best = th.topk(future.reshape(batch, n * total), total, dim=1, sorted=True).values
-        prefix = th.cat([best.new_zeros(batch, 1), best.cumsum(dim=1)], dim=1)  # prefix[j] = sum of j largest
-        k = steps_left.unsqueeze(1)
-        k1 = (k - 1).clamp(min=0)
-        exploit_k = prefix.gather(1, k)
-        exploit_k1 = prefix.gather(1, k1)
-        threshold = best.gather(1, k1)  # the k-th largest marginal
-        in_top = ((next_value >= threshold) & (pooled > 0) & (k > 0)).float()
-        baseline = th.where(in_top > 0, exploit_k.expand(-1, n), next_value + exploit_k1)
-
-        n_unrevealed = unrevealed.sum(dim=1, keepdim=True)
-        best_revealed = th.where(pooled > 0, next_value, th.zeros_like(next_value)).amax(dim=1, keepdim=True)
-        mean_share = (prior_share * unrevealed).sum(dim=1, keepdim=True) / n_unrevealed.clamp(min=1.0)
-        context = th.cat(
-            [
-                mass,
-                1.0 - mass,
-                n_unrevealed / n,
-                k.float() / total,
-                best_revealed,
-                mean_share,
-                exploit_k,
-                exploit_k1,
-                threshold,
-            ],
-            dim=1,
-        )
-        items = th.stack(
-            [
-                revealed,
-                value,
-                counts.float() / total,
-                next_multiplier,
-                (self.alpha * n / self.alpha.sum()).expand(batch, n),
-                next_value,
-                baseline - exploit_k,
-                next_value - threshold,
-                in_top,
-            ],
-            dim=-1,
-        )
-        if self.has_quality:
-            # The qualities are public (the catalogue's); read from the buffers, identical to obs[:, 3n+1 : 4n+1].
-            leave = self.leave.expand(batch, n)
-            hazard = 1.0 / k.float().clamp(min=1.0)
-            index = next_value / (leave + hazard - leave * hazard)
-            quality_items = th.stack([self.quality.expand(batch, n), leave, next_value * (1.0 - leave), index], dim=-1)
-            items = th.cat([items, quality_items], dim=-1)
-            context = th.cat([context, index.amax(dim=1, keepdim=True)], dim=1)
-        return items, context, baseline, next_value
+__all__ = ["FEATURE_SETS", "SKIPS", "ItemFeatures", "ItemInputs", "ItemSharedQNetwork", "ItemSharedDQNPolicy"]
 
 
 class ItemInputs(NamedTuple):
@@ -236,6 +106,8 @@ class ItemSharedQNetwork(QNetwork):
         net_arch: hidden layer sizes of the shared per-item scorer.
         activation_fn: activation between hidden layers.
         skip: ``"exploit"``, ``"reward"`` or ``"none"``: what the learned output is added to.
+        features: the input set, one of :data:`FEATURE_SETS` (:mod:`recbook.agents.features`); ``"public"``
+            needs ``skip="none"``, since both skip baselines are engineered.
     """
 
     def __init__(
@@ -249,6 +121,7 @@ class ItemSharedQNetwork(QNetwork):
         activation_fn: type[nn.Module] = nn.ReLU,
         normalize_images: bool = True,
         skip: str = "exploit",
+        features: str = "engineered",
     ) -> None:
         # Skip QNetwork.__init__: it would build a flat MLP we never use (and hand its weights to the optimizer).
         BasePolicy.__init__(
@@ -260,6 +133,12 @@ class ItemSharedQNetwork(QNetwork):
         )
         if skip not in SKIPS:
             raise ValueError(f"skip must be one of {SKIPS}, got {skip!r}")
+        if features not in FEATURE_SETS:
+            raise ValueError(f"features must be one of {FEATURE_SETS}, got {features!r}")
+        if features == "public" and skip != "none":
+            raise ValueError(
+                f"skip must be 'none' with features='public' (both skip baselines are engineered), got {skip!r}"
+            )
         config = EnvConfig.from_dict(env_config)
         if int(action_space.n) != config.n_items:
             raise ValueError(f"action space has {action_space.n} actions but env_config has {config.n_items} items")
@@ -268,7 +147,8 @@ class ItemSharedQNetwork(QNetwork):
         self.activation_fn = activation_fn
         self.features_dim = features_dim
         self.skip = skip
-        self.item_features = ItemFeatures(config)
+        self.features = features
+        self.item_features = ItemFeatures(config, features)
         layers: list[nn.Module] = []
         width = sum(self.item_features.n_features)
         for hidden in self.net_arch:
@@ -331,7 +211,7 @@ class ItemSharedQNetwork(QNetwork):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(dict(env_config=self.env_config, skip=self.skip))
+        data.update(dict(env_config=self.env_config, skip=self.skip, features=self.features))
         return data
 
 
@@ -345,7 +225,7 @@ class ItemSharedDQNPolicy(DQNPolicy):
         observation_space, action_space, lr_schedule: as SB3's ``DQNPolicy``.
         env_config: ``EnvConfig.to_dict()`` of the (feedback-observation) environment.
         net_arch: hidden sizes of the shared per-item scorer (default ``[64, 64]``).
-        skip: see :class:`ItemSharedQNetwork`.
+        skip, features: see :class:`ItemSharedQNetwork`.
         **kwargs: passed to ``DQNPolicy`` (activation, optimizer, ...).
     """
 
@@ -357,6 +237,7 @@ class ItemSharedDQNPolicy(DQNPolicy):
         env_config: dict[str, Any] | None = None,
         net_arch: list[int] | None = None,
         skip: str = "exploit",
+        features: str = "engineered",
         **kwargs: Any,
     ) -> None:
         if env_config is None:
@@ -364,6 +245,7 @@ class ItemSharedDQNPolicy(DQNPolicy):
         # Set before DQNPolicy.__init__, which calls make_q_net().
         self.env_config = dict(env_config)
         self.skip = skip
+        self.features = features
         super().__init__(observation_space, action_space, lr_schedule, net_arch=net_arch, **kwargs)
 
     def set_training_mode(self, mode: bool) -> None:
@@ -384,9 +266,11 @@ class ItemSharedDQNPolicy(DQNPolicy):
 
     def make_q_net(self) -> ItemSharedQNetwork:
         net_args = self._update_features_extractor(self.net_args, features_extractor=None)
-        return ItemSharedQNetwork(**net_args, env_config=self.env_config, skip=self.skip).to(self.device)
+        return ItemSharedQNetwork(
+            **net_args, env_config=self.env_config, skip=self.skip, features=self.features
+        ).to(self.device)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(dict(env_config=self.env_config, skip=self.skip))
+        data.update(dict(env_config=self.env_config, skip=self.skip, features=self.features))
         return data
