@@ -9,7 +9,7 @@ Subcommands::
                   [--backend local|ray] [--address HOST:PORT] [--jobs N] --output DIR
     recbook bench env|train [bench options]
 
-Policy names are those of :data:`recbook.policies.POLICIES` (``random``, ``round-robin``, ``explore-once``,
+Policy names are those of :data:`~recbook.policies.registry.POLICIES` (``random``, ``round-robin``, ``explore-once``,
 ``epsilon-greedy``, ``ucb``, ``thompson``, ``bayes-greedy``, ``oracle``). The environment comes from ``--config``
 (a YAML file whose ``env:`` section is an :meth:`~recbook.config.EnvConfig.to_dict`, or the name of a preset in
 ``recbook/configs/``), then the individual flags (``--n-items`` ...) override it.

@@ -121,7 +121,8 @@ class DirichletPosterior:
 def dirichlet_posterior_mean(
     revealed: NDArray[np.bool_], value: NDArray[np.float64], alpha: NDArray[np.float64]
 ) -> NDArray[np.float64]:
-    """:meth:`DirichletPosterior.mean` as a function (kept for its callers: ``recbook.policies`` exported it)."""
+    """:meth:`~recbook.posterior.DirichletPosterior.mean` as a function (kept for its callers: ``recbook.policies``
+    exported it)."""
     return DirichletPosterior(alpha).mean(revealed, value)
 
 

@@ -104,7 +104,8 @@ class SB3Agent:
 
     @property
     def hyperparameters(self) -> Any:
-        """The algorithm's configuration dataclass (:class:`DQNConfig`, :class:`PPOConfig`)."""
+        """The algorithm's configuration dataclass (:class:`~recbook.agents.config.DQNConfig`,
+        :class:`~recbook.agents.config.PPOConfig`)."""
         raise NotImplementedError
 
     @property
@@ -196,7 +197,7 @@ class DQNAgent(SB3Agent):
         dqn_config: the hyperparameters.
         total_timesteps: environment steps trained.
         num_envs: users stepped together during training.
-        training: the :class:`TrainingConfig` of the run.
+        training: the :class:`~recbook.agents.config.TrainingConfig` of the run.
     """
 
     algorithm = "dqn"
@@ -260,7 +261,7 @@ class DQNAgent(SB3Agent):
 
     @property
     def run_config(self) -> RunConfig:
-        """The :class:`RunConfig` this agent was trained with."""
+        """The :class:`~recbook.agents.config.RunConfig` this agent was trained with."""
         return RunConfig(self.config, self.dqn_config, self.training)
 
     @classmethod
@@ -342,5 +343,6 @@ def load_agent(path: str | Path, config: EnvConfig | None = None) -> SB3Agent:
 
 
 def load_ppo(path: str | Path) -> PPOAgent:
-    """Load a :meth:`PPOAgent.save` zip (an SB3 archive: contains pickles, load only files you trust)."""
+    """Load a :meth:`~recbook.agents.agent.SB3Agent.save` zip (an SB3 archive: contains pickles, load only files you
+    trust)."""
     return PPOAgent.load(path)  # type: ignore[return-value]

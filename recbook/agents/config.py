@@ -49,12 +49,12 @@ REWARDS: tuple[str, ...] = ("observed", "engagement")
 
 
 def preset_names() -> list[str]:
-    """Names of the YAML presets shipped in :data:`CONFIG_DIR`."""
+    """Names of the YAML presets shipped in :data:`~recbook.agents.config.CONFIG_DIR`."""
     return sorted(path.stem for path in CONFIG_DIR.glob("*.yaml"))
 
 
 def resolve_config(path_or_name: str | Path) -> Path:
-    """A path to an existing YAML file, or the name of a preset shipped in :data:`CONFIG_DIR`.
+    """A path to an existing YAML file, or the name of a preset shipped in :data:`~recbook.agents.config.CONFIG_DIR`.
 
     Raises:
         FileNotFoundError: ``path_or_name`` is neither a file nor a preset; the message lists the presets.
@@ -204,7 +204,8 @@ class DQNConfig:
     just half the squared error; it only guards against rare large errors early on."""
     double_q: bool = True
     """Double DQN (van Hasselt et al., 2016) — the online network chooses the next action, the target network
-    values it. SB3's DQN has no such switch (SB3-contrib neither); :class:`RecbookDQN` adds it. The max over ten
+    values it. SB3's DQN has no such switch (SB3-contrib neither); :class:`~recbook.agents.recbook_dqn.RecbookDQN` adds
+    it. The max over ten
     noisy Q-values otherwise biases targets upward, and that bias differs between "explore" and "exploit"."""
     per_user_exploration: bool = True
     """Draw epsilon-greedy independently for each parallel user. SB3 draws one coin for the whole batch (all

@@ -129,7 +129,7 @@ def train_ppo(
 
     Args:
         config: the environment; must use ``observation="feedback"``.
-        ppo: hyperparameters (default :class:`PPOConfig`).
+        ppo: hyperparameters (default :class:`~recbook.agents.config.PPOConfig`).
         total_timesteps: environment steps (transitions summed over users).
         seed: seeds the training users, torch and the policy's sampling.
         num_envs: users stepped together.

@@ -1,4 +1,5 @@
-"""Train the DQN: :func:`train_dqn` (presets, overrides, defaults), :func:`train_run` (one :class:`RunConfig`),
+"""Train the DQN: :func:`train_dqn` (presets, overrides, defaults), :func:`train_run` (one
+:class:`~recbook.agents.config.RunConfig`),
 :func:`train_from_config` (a YAML file to a saved model), and resuming from a checkpoint (:func:`resume_run`).
 
 A run reads top to bottom in :func:`train_run`: build the batched environment, the DQN (flat MLP or the item-shared
@@ -145,7 +146,8 @@ def train_run(
     callbacks: list[BaseCallback] | None = None,
     verbose: int = 0,
 ) -> DQNAgent:
-    """Train the DQN a :class:`RunConfig` describes; return the :class:`DQNAgent`. (:func:`train_dqn` is the
+    """Train the DQN a :class:`~recbook.agents.config.RunConfig` describes; return the
+    :class:`~recbook.agents.agent.DQNAgent`. (:func:`train_dqn` is the
     friendlier front door: presets, overrides and defaults.)
 
     Args:
@@ -237,7 +239,8 @@ def train_dqn(
 ) -> DQNAgent:
     """Train a DQN recommender: ``recbook.train_dqn(EnvConfig(observation="feedback"), preset="item_shared")``.
 
-    Where each setting comes from, later winning: :class:`DQNConfig` / :class:`TrainingConfig` defaults; the
+    Where each setting comes from, later winning: :class:`~recbook.agents.config.DQNConfig` /
+    :class:`~recbook.agents.config.TrainingConfig` defaults; the
     ``preset`` (a name from ``recbook/configs/`` or a YAML path: its env, dqn and training sections); then the
     explicit arguments — ``config`` (the environment), ``dqn``, ``training``, and ``total_timesteps``, ``seed``,
     ``checkpoint_freq``, which override single training fields.

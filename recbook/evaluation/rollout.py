@@ -1,6 +1,7 @@
 """The rollout engine: every user's session stepped together in the batched simulator, optionally logged.
 
-:func:`run_sessions` is the one loop that steps sessions: :func:`rollout` (scoring, with exits sampled or taken in
+:func:`~recbook.evaluation.run_sessions` is the one loop that steps sessions: :func:`~recbook.evaluation.rollout`
+(scoring, with exits sampled or taken in
 expectation) and :func:`recbook.ope.collect` (logging, with observations and propensities recorded) both run it,
 so a scored session and a logged session end the same way — when the user leaves, the row stops (action ``-1``,
 zero reward) instead of a new user continuing in it.
@@ -45,12 +46,14 @@ class Rollout:
         actions: recommended items, int, shape ``(K, T)``; ``-1`` after a user left the session.
         rewards: rewards received (clicks under click feedback), shape ``(K, T)``.
         engagement: engagement probabilities of the recommendations, shape ``(K, T)``.
-        observations: with ``record=True`` (:func:`run_sessions`), what the environment showed before each step,
+        observations: with ``record=True`` (:func:`~recbook.evaluation.run_sessions`), what the environment showed
+            before each step,
             ``(K, T, d)`` float64 (after an exit: the last state, frozen); else ``None``.
         propensities: with ``record=True``, the policy's probability of each recommended item ``(K, T)`` (1
             after an exit) if the policy has ``action_probabilities``; else ``None``.
 
-    With ``exits="expected"`` (:func:`rollout`) nobody leaves: ``actions`` is the path of a user who stays, and
+    With ``exits="expected"`` (:func:`~recbook.evaluation.rollout`) nobody leaves: ``actions`` is the path of a user who
+    stays, and
     ``rewards`` and ``engagement`` are multiplied by the probability that the user is still there at each step.
     """
 
@@ -79,7 +82,8 @@ def sample_users(config: EnvConfig, n_users: int, seed: int, stream: str = seeds
     return sample_preferences(seeds.generator(seed, stream, "users"), config.alpha_vector, size=n_users)
 
 
-#: How :func:`rollout` treats users who leave (``leave_rate > 0``): ``"sampled"`` draws each exit, ``"expected"``
+#: How :func:`~recbook.evaluation.rollout` treats users who leave (``leave_rate > 0``): ``"sampled"`` draws each exit,
+#: ``"expected"``
 #: keeps every user and weights each step by the probability that the user is still there.
 EXITS: tuple[str, ...] = ("sampled", "expected")
 
@@ -105,7 +109,7 @@ def run_sessions(
         seed: seeds the click (and exit) draws.
         deterministic: passed to ``predict``.
         exits: ``"sampled"`` (a user who leaves gets no more recommendations) or ``"expected"`` (see
-            :func:`rollout`).
+            :func:`~recbook.evaluation.rollout`).
         record: also record the observations (float64) and propensities of each step.
         view: what the policy sees of the environment's observation (e.g. a poorer observation mode); default
             the observation itself.

@@ -1,14 +1,18 @@
 """Statistics of evaluation tables: bootstrap intervals, paired differences, and aggregates over training runs.
 
-:func:`summarize` tabulates each policy's mean with bootstrap intervals; :func:`paired_difference` compares two
-policies user by user, which is far more precise than comparing their means; :func:`interquartile_mean`,
-:func:`aggregate_runs`, :func:`performance_profile` and :func:`mean_confidence_interval` aggregate results across
-training seeds; :func:`verdict`, :func:`interval` and :func:`versus` are the chapters' ways of reading and printing
+:func:`~recbook.evaluation.summarize` tabulates each policy's mean with bootstrap intervals;
+:func:`~recbook.evaluation.paired_difference` compares two
+policies user by user, which is far more precise than comparing their means;
+:func:`~recbook.evaluation.interquartile_mean`,
+:func:`~recbook.evaluation.aggregate_runs`, :func:`~recbook.evaluation.performance_profile` and
+:func:`~recbook.evaluation.mean_confidence_interval` aggregate results across
+training seeds; :func:`~recbook.evaluation.verdict`, :func:`~recbook.evaluation.interval` and
+:func:`~recbook.evaluation.versus` are the chapters' ways of reading and printing
 a paired difference.
 
 Why paired: users differ far more from each other than good policies differ from each other. On the same users
 the user-to-user variation cancels in each difference ``return_a(u) - return_b(u)``, so the standard error of a
-paired difference is a fraction of the unpaired one (:func:`paired_difference` reports both).
+paired difference is a fraction of the unpaired one (:func:`~recbook.evaluation.paired_difference` reports both).
 """
 
 from __future__ import annotations
@@ -309,7 +313,8 @@ def verdict(difference: Mapping[str, Any]) -> str:
     """How a paired difference reads: ``"better than"`` if its interval is above 0, ``"worse than"`` if below,
     else ``"statistically indistinguishable from"``.
 
-    ``difference`` is anything with ``ci_low`` and ``ci_high`` (a :func:`paired_difference` dict, a table row);
+    ``difference`` is anything with ``ci_low`` and ``ci_high`` (a :func:`~recbook.evaluation.paired_difference` dict, a
+    table row);
     an interval that touches 0 is indistinguishable: the data do not tell the sign.
     """
     if difference["ci_low"] > 0:
@@ -327,7 +332,8 @@ def interval(means: Iterable[float], lows: Iterable[float], highs: Iterable[floa
 def versus(
     df: pd.DataFrame, name: str, reference: str, metric: str = "return", n_resamples: int = 2000
 ) -> tuple[str, dict[str, float]]:
-    """:func:`paired_difference` of ``name`` minus ``reference`` in ``df``, and its text ``"+m [+low, +high]"``.
+    """:func:`~recbook.evaluation.paired_difference` of ``name`` minus ``reference`` in ``df``, and its text ``"+m
+    [+low, +high]"``.
 
     Returns ``(text, difference)``: the printed form for a table and the dict for the assertions and numbers.
     """

@@ -1,9 +1,12 @@
 """Paired evaluation tables: run policies on the same users (common random numbers) and tabulate them.
 
-:func:`evaluate` runs every policy on the same users and the same click stream and returns a tidy table, one row per
-(policy, user); :func:`recbook.evaluation.stats.summarize` turns it into a per-policy table with bootstrap
-confidence intervals; :func:`compare` does both and adds paired differences from reference policies; :func:`score`
-is the one scoring path of learning curves and sweeps; :func:`vary` evaluates policies while one parameter of the
+:func:`~recbook.evaluation.evaluate` runs every policy on the same users and the same click stream and returns a tidy
+table, one row per
+(policy, user); :func:`~recbook.evaluation.summarize` turns it into a per-policy table with bootstrap
+confidence intervals; :func:`~recbook.evaluation.compare` does both and adds paired differences from reference policies;
+:func:`~recbook.evaluation.score`
+is the one scoring path of learning curves and sweeps; :func:`~recbook.evaluation.vary` evaluates policies while one
+parameter of the
 setting moves.
 """
 
@@ -54,7 +57,8 @@ def run_policy(
 ) -> Rollout:
     """One policy named ``name`` on ``preferences`` with the clicks and policy coins of ``(seed, stream)``.
 
-    What :func:`evaluate` and :func:`score` run for each policy: a policy with a ``reset(seed)`` method is
+    What :func:`~recbook.evaluation.evaluate` and :func:`~recbook.evaluation.score` run for each policy: a policy with a
+    ``reset(seed)`` method is
     re-seeded from ``(seed, stream, "policy", name)``, and the clicks come from ``(seed, stream, "clicks")``.
     Scores take exits in expectation (``exits="expected"``, see :func:`rollout`); the same mean as sampled exits,
     with none of their noise. Pass ``exits="sampled"`` to score what one simulated run of sessions collected.
@@ -78,7 +82,8 @@ def score(
 
     Returns ``mean_return`` (mean summed reward: clicks under click feedback), ``expected_return`` (mean summed
     engagement probability), ``oracle_return`` (the oracle's mean on the same users) and ``pct_oracle``
-    (:func:`recbook.metrics.pct_oracle`). The users, clicks and policy coins are those :func:`evaluate` uses with
+    (:func:`recbook.metrics.pct_oracle`). The users, clicks and policy coins are those
+    :func:`~recbook.evaluation.evaluate` uses with
     the same arguments, so ``score`` agrees with ``summarize(evaluate(...))``. The default stream is VALIDATION:
     ``score`` is what learning curves, sweeps and hyperparameter choices call.
     """
@@ -199,7 +204,8 @@ def compare(
 
     Args:
         policies: a sequence (or ``{label: policy}`` mapping) of policy names from
-            :data:`recbook.policies.POLICIES` (built with ``make_policy(name, config, seed=seed)``), policy objects
+            :data:`~recbook.policies.registry.POLICIES` (built with ``make_policy(name, config, seed=seed)``), policy
+            objects
             and trained agents — anything with ``predict``. Without ``references`` the first is the reference of
             the paired differences.
         config: the environment; agents trained for another environment are refused.
@@ -220,7 +226,7 @@ def compare(
         and the same in percent of the oracle's mean return, ``pct_diff_r`` with ``pct_diff_r_ci_low``/``_high``;
         NaN in the reference's own row. ``behaviour=True`` adds the means of ``regret``, ``engagement_rate``,
         ``coverage``, ``entropy``, ``gini`` and ``repeat_rate``. ``sessions=True`` returns ``(table, per_user)``
-        with :func:`evaluate`'s one row per (policy, user) as the second item (e.g. to save it).
+        with :func:`~recbook.evaluation.evaluate`'s one row per (policy, user) as the second item (e.g. to save it).
     """
     named = _label_policies(policies, config, seed, () if references is None else [str(r) for r in references])
     table = evaluate(named, config, n_users=n_users, seed=seed, stream=stream)
@@ -312,9 +318,9 @@ def vary(
         values: the values it takes.
         base: the configuration the other parameters come from (default: the original setting, feedback
             observation).
-        policies: names from :data:`recbook.policies.POLICIES`, built for each setting.
+        policies: names from :data:`~recbook.policies.registry.POLICIES`, built for each setting.
         n_users: users per setting; the same ``seed`` is used for every setting (common random numbers).
-        seed: passed to :func:`evaluate` (users and policies' generators).
+        seed: passed to :func:`~recbook.evaluation.evaluate` (users and policies' generators).
         agents: optional ``{value: {label: trained agent}}``, added at the values they were trained for.
         stream: whose users (:data:`~recbook.seeds.TEST` by default).
 

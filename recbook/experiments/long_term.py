@@ -69,7 +69,8 @@ def test_table(
     heuristics: tuple[str, ...] = HEURISTICS,
     references: tuple[str, ...] = ("bayes-index", "bayes-greedy"),
 ) -> pd.DataFrame:
-    """Agents and ``heuristics`` (names of :data:`recbook.policies.POLICIES`) on the same TEST users: one row per
+    """Agents and ``heuristics`` (names of :data:`~recbook.policies.registry.POLICIES`) on the same TEST users: one row
+    per
     policy.
 
     Columns: ``expected_return``, ``pct_oracle`` with ``pct_oracle_ci_low``/``_high`` (bootstrap, ratio of means),

@@ -135,7 +135,7 @@ def estimate_bandit(
         rewards: observed rewards ``r_i``, shape ``(n,)``.
         propensities: the logging policy's ``mu(a_i | x_i)`` of each logged action, ``(n,)``, in ``(0, 1]``.
         target_propensities: the target's ``pi(a_i | x_i)`` of the same actions, ``(n,)``, in ``[0, 1]``.
-        method: one of :data:`BANDIT_METHODS`:
+        method: one of :data:`~recbook.ope.bandit.BANDIT_METHODS`:
             ``ipw`` ``mean(w r)`` with ``w = pi / mu`` (inverse propensity weighting);
             ``snipw`` ``sum(w r) / sum(w)`` (self-normalised);
             ``dm`` ``mean(q_target)`` (the direct method);

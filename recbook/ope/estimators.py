@@ -21,7 +21,10 @@ from recbook.ope.intervals import Estimate, normal, repeated, studentized
 from recbook.ope.logs import Logs
 from recbook.ope.weights import effective_sample_size, importance_weights, target_probabilities
 
-__all__ = ["DM", "DR", "ESTIMATORS", "IS", "METHODS", "PDIS", "UNBIASED", "WIS", "WPDIS", "Estimator", "estimate"]
+__all__ = [
+    "DM", "DR", "ESTIMATORS", "IS", "METHODS", "PDIS", "UNBIASED", "WIS", "WPDIS",
+    "Estimator", "ModelBasedEstimator", "Weighted", "estimate",
+]
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class WPDIS(Estimator):
         return normal(self.name, float(v_t.sum()), influence, x.per_step_ess, x.level)
 
 
-class _ModelBased(Estimator):
+class ModelBasedEstimator(Estimator):
     """Estimators that read a Q-function: the given one, or fitted Q evaluation with repeated cross-fitting."""
 
     def models(self, x: Weighted) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -119,7 +122,7 @@ class _ModelBased(Estimator):
         return q_logged, (x.probabilities * q).sum(axis=2)[None]
 
 
-class DM(_ModelBased):
+class DM(ModelBasedEstimator):
     """The direct method, ``V_hat(s_0)``; normal interval over sessions and splits (blind to model bias)."""
 
     name = "dm"
@@ -129,7 +132,7 @@ class DM(_ModelBased):
         return repeated(self.name, v[:, :, 0], float(x.logs.n_sessions), x.level)
 
 
-class DR(_ModelBased):
+class DR(ModelBasedEstimator):
     """Sequential doubly robust (Jiang & Li 2016), cross-fitted; normal interval with the splits' spread."""
 
     name = "dr"
@@ -166,11 +169,12 @@ def estimate(
     """Estimate the target's value (mean undiscounted return per session) from ``logs``.
 
     Args:
-        logs: logs with the logging policy's propensities (:func:`collect` or :meth:`Logs.from_frame`).
+        logs: logs with the logging policy's propensities (:func:`~recbook.ope.collect` or
+            :meth:`~recbook.ope.Logs.from_frame`).
         target: the policy to evaluate; anything with ``action_probabilities(observations (K, d)) -> (K, n)``.
-        method: one of :data:`METHODS` (see :mod:`recbook.ope`).
+        method: one of :data:`~recbook.ope.estimators.METHODS` (see :mod:`recbook.ope`).
         q_function: for ``dm``/``dr``, a given Q-function ``q(observations, steps) -> (K, n_items)`` instead of
-            fitting one (:func:`fit_q_function`); with it ``dr`` is not cross-fitted.
+            fitting one (:func:`~recbook.ope.fit_q_function`); with it ``dr`` is not cross-fitted.
         folds: cross-fitting folds of ``dr`` (and of ``dm``, so both use the same models); 1 fits on all logs.
         splits: repeated cross-fitting of ``dr``/``dm``: the number of independent random fold assignments whose
             estimates are averaged (their spread enters the standard error); 1 cross-fits once.
@@ -181,7 +185,7 @@ def estimate(
             ``"bootstrap"``).
 
     Returns:
-        an :class:`Estimate`.
+        an :class:`~recbook.ope.Estimate`.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")

@@ -24,7 +24,8 @@ from recbook.policies import BayesGreedy
 
 __all__ = ["QFunction", "cross_fit", "item_features", "fit_q_function", "plan_value", "q_values"]
 
-#: A Q-function: ``q(observations (K, d), steps (K,)) -> (K, n_items)`` expected return-to-go of each item.
+#: The type of a Q-function, ``q(observations (K, d), steps (K,)) -> (K, n_items)``, the expected return-to-go of each
+#: item.
 QFunction = Callable[[NDArray[np.float64], NDArray[np.int64]], NDArray[np.float64]]
 
 
@@ -148,7 +149,8 @@ def fit_q_function(
 
     At step ``t`` the regression target is ``r_t + V_hat_{t+1}(s_{t+1})`` with ``V_hat_{t+1}(s) = sum_a pi(a|s)
     Q_hat_{t+1}(s, a)`` (0 after the last step), regressed on item-shared features of ``(s_t, a_t)``
-    (:func:`item_features`) by ridge least squares (penalty ``ridge`` times the number of sessions; the intercept is
+    (:func:`~recbook.ope.fqe.item_features`) by ridge least squares (penalty ``ridge`` times the number of sessions; the
+    intercept is
     penalised too, which is harmless at this size). Returns ``q(observations (K, d), steps (K,)) -> (K, n_items)``.
     """
     if probabilities is None:

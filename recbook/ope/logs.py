@@ -37,8 +37,8 @@ class Logs:
         rewards: observed rewards (clicks under click feedback), ``(n, T)``.
         engagement: engagement probabilities of the recommendations, ``(n, T)`` (NaN when unknown, e.g. logs
             loaded from a frame without that column; no estimator reads it).
-        propensities: the logging policy's probability of each logged action, ``(n, T)``, in ``(0, 1]``.
-        observations after an exit are the last state, frozen (no estimator uses them).
+        propensities: the logging policy's probability of each logged action, ``(n, T)``, in ``(0, 1]``;
+            the observations after an exit are the last state, frozen, and no estimator uses them.
         users: an id per session, ``(n,)``.
         policy: the logging policy's name.
     """
@@ -116,7 +116,8 @@ class Logs:
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """A tidy table, one row per (session, step) the user was there: :data:`LOG_COLUMNS` then ``obs_0 ..
+        """A tidy table, one row per (session, step) the user was there: :data:`~recbook.ope.logs.LOG_COLUMNS` then
+        ``obs_0 ..
         obs_{d-1}``; ``done`` marks each session's last step."""
         n, horizon, d = self.observations.shape
         active = self.active

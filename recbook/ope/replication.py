@@ -1,8 +1,8 @@
 """Replications of the off-policy estimators on the simulator, against the target's true value.
 
-:func:`replicate` collects independent logs and estimates the target on each with every method;
-:func:`summarize_replications` gives each method's bias, spread, RMSE and interval coverage. ``python -m
-recbook.ope`` (:func:`main`) writes the chapter's precomputed ``data/ope/replications.csv``.
+:func:`~recbook.ope.replicate` collects independent logs and estimates the target on each with every method;
+:func:`~recbook.ope.summarize_replications` gives each method's bias, spread, RMSE and interval coverage. ``python -m
+recbook.ope`` (:func:`~recbook.ope.main`) writes the chapter's precomputed ``data/ope/replications.csv``.
 """
 
 from __future__ import annotations

@@ -4,12 +4,15 @@ The k-th recommendation of item ``a`` earns ``p[a] m(k)`` in expectation (``m`` 
 else the session recommends: items do not interact and only an item's own count matters. So with known
 preferences the best ``s`` further recommendations are the ``s`` largest entries of the table of *next marginals*
 ``{p[a] m(c[a] + j), j >= 1}`` (each item's marginals fall with ``j``, so the largest entries form prefixes and are
-achievable; chapter 2's exchange argument). :func:`next_marginals` builds that table, :func:`cumulative_top` and
-:func:`top_sum` read the sum of its ``s`` largest entries — for the oracle (:func:`recbook.planning.oracle_return`),
+achievable; chapter 2's exchange argument). :func:`~recbook.planning.next_marginals` builds that table,
+:func:`~recbook.planning.cumulative_top` and
+:func:`~recbook.planning.top_sum` read the sum of its ``s`` largest entries — for the oracle
+(:func:`recbook.planning.oracle_return`),
 the Bayes bounds and the look-ahead policy (:mod:`recbook.planning.bounds`).
 
 A session's return depends only on its *count vector* (how often each item is recommended);
-:func:`count_vectors` lists them all, which is how :func:`recbook.planning.brute_force_optimum` checks the
+:func:`~recbook.planning.count_vectors` lists them all, which is how :func:`recbook.planning.brute_force_optimum` checks
+the
 planners by enumeration.
 """
 
@@ -53,7 +56,8 @@ def top_sum(marginals: NDArray[np.float64], steps: int | ArrayLike) -> NDArray[n
     """Sum of the ``steps`` largest entries of each row of ``marginals`` ``(..., m)``; returns ``(...)``.
 
     ``steps`` is one int for every row (then a partial sort, ``O(m)`` per row: the oracle's whole-session sum) or
-    an int array ``(...)`` of per-row counts (read from :func:`cumulative_top`); either is clipped to ``[0, m]``.
+    an int array ``(...)`` of per-row counts (read from :func:`~recbook.planning.cumulative_top`); either is clipped to
+    ``[0, m]``.
     The two paths add in a different order, so they agree to rounding, not bit for bit.
     """
     if isinstance(steps, (int, np.integer)):

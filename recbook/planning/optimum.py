@@ -1,5 +1,6 @@
-"""The best expected return with the preferences known: computed (:func:`oracle_return`) and checked by
-enumeration (:func:`brute_force_optimum`).
+"""The best expected return with the preferences known: computed (:func:`~recbook.planning.oracle_return`) and checked
+by
+enumeration (:func:`~recbook.planning.brute_force_optimum`).
 
 Users who stay (``leave_rate = 0``): the optimum is the sum of the ``T`` largest marginals ``p[a] m(k)``
 (:mod:`recbook.planning.marginals`), which the greedy :class:`recbook.policies.Oracle` attains. Users who may leave:
@@ -21,7 +22,8 @@ from recbook.planning.marginals import count_vectors, next_marginals, top_sum
 
 __all__ = ["brute_force_optimum", "brute_force_plan", "oracle_return"]
 
-#: Most count vectors :func:`brute_force_optimum` enumerates; users who leave need an ordered evaluation per vector,
+#: Most count vectors :func:`~recbook.planning.brute_force_optimum` enumerates; users who leave need an ordered
+#: evaluation per vector,
 #: which costs far more memory than the exposure sum, hence the smaller limit.
 MAX_COUNT_VECTORS: int = 1_000_000
 MAX_COUNT_VECTORS_LEAVE: int = 200_000
@@ -60,7 +62,7 @@ def brute_force_optimum(preferences: Any, config: EnvConfig) -> float:
     ``sum_a p[a] * exposure(c_a)``; enumerating the ``C(T + n - 1, n - 1)`` count vectors covers all ``n^T``
     sequences. With ``leave_rate > 0`` each count vector is valued in its optimal order
     (:func:`recbook.planning.plan_value`; exact by the exchange argument). For tiny instances only: it refuses more
-    than :data:`MAX_COUNT_VECTORS` count vectors (:data:`MAX_COUNT_VECTORS_LEAVE` with ``leave_rate > 0``).
+    than ``MAX_COUNT_VECTORS`` count vectors (``MAX_COUNT_VECTORS_LEAVE`` with ``leave_rate > 0``).
     """
     _check_config(config)
     p = np.asarray(preferences, dtype=np.float64)
@@ -78,5 +80,6 @@ def brute_force_optimum(preferences: Any, config: EnvConfig) -> float:
 
 
 def brute_force_plan(preferences: Any, config: EnvConfig) -> float:
-    """Deprecated name, kept for one release: use :func:`brute_force_optimum` (the same enumeration)."""
+    """Deprecated name, kept for one release: use :func:`~recbook.planning.brute_force_optimum` (the same
+    enumeration)."""
     return brute_force_optimum(preferences, config)

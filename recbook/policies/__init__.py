@@ -3,7 +3,8 @@
 Modules, by role: :mod:`~recbook.policies.base` (the :class:`Policy` protocol and :class:`IndexPolicy`, the argmax of
 an index), :mod:`~recbook.policies.bandits` (the counts-only baselines and the bandits),
 :mod:`~recbook.policies.oracle` (the policies that see ``p``), :mod:`~recbook.policies.index` (:class:`BayesIndex`,
-:class:`BayesRollout`) and :mod:`~recbook.policies.registry` (:data:`POLICIES`, :func:`make_policy`). Every Bayesian
+:class:`BayesRollout`) and :mod:`~recbook.policies.registry` (:data:`~recbook.policies.registry.POLICIES`,
+:func:`make_policy`). Every Bayesian
 policy reads the one posterior of :mod:`recbook.posterior`; :func:`oracle_return` and :func:`brute_force_optimum`
 live in :mod:`recbook.planning.optimum` and are re-exported here.
 

@@ -107,7 +107,8 @@ class Policy:
     def scores(self, observation: NDArray[np.float64]) -> NDArray[np.float64]:
         """The index ``(K, n_items)`` whose argmax (with the policy's tie-breaking) is its greedy choice.
 
-        Index policies implement it (for :class:`EpsilonGreedy` it is the index of the non-exploring steps);
+        Index policies implement it (for :class:`~recbook.policies.EpsilonGreedy` it is the index of the non-exploring
+        steps);
         :meth:`Policy.action_probabilities` reads it to handle ties exactly. Policies without one raise
         ``NotImplementedError``.
         """
@@ -119,7 +120,8 @@ class Policy:
         Rows sum to 1. For a deterministic policy the row is one-hot on the item :meth:`predict` returns with
         ``tie_break="first"``; with ``tie_break="random"`` it is uniform over the tied items (the exact
         probabilities of the random tie-break). Stochastic policies override this with their exact
-        probabilities (:class:`ThompsonSampling` with a Monte-Carlo estimate). Calling it draws no random
+        probabilities (:class:`~recbook.policies.ThompsonSampling` with a Monte-Carlo estimate). Calling it draws no
+        random
         numbers from the policy's generator, so it never changes what :meth:`predict` does next.
         """
         obs = self._check_observation(observation)

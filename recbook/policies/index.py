@@ -65,7 +65,8 @@ class BayesRollout(IndexPolicy):
     {cite}`tesauro1996rollout`): it values exploring an item by what exploring reveals, which no myopic index can.
 
     It is a planner, not a cheap rule: ``n_items * n_samples`` simulated sessions per user and step. It is not in
-    :data:`POLICIES` (which every setting's tests and widgets run); build it directly. ``n_samples`` (a positive int,
+    :data:`~recbook.policies.registry.POLICIES` (which every setting's tests and widgets run); build it directly.
+    ``n_samples`` (a positive int,
     default 64) trades time for noise; its generator is the policy's, so the same seed gives the same choices.
 
     Args:

@@ -1,4 +1,4 @@
-"""Every policy by its command-line name: :data:`POLICIES` and :func:`make_policy`."""
+"""Every policy by its command-line name: :data:`~recbook.policies.registry.POLICIES` and :func:`make_policy`."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ POLICIES: dict[str, type[Policy]] = {
 
 
 def make_policy(name: str, config: EnvConfig, seed: int | None = None, **kwargs: Any) -> Policy:
-    """Build a policy by its table name (a key of :data:`POLICIES`, e.g. ``"bayes-greedy"``)."""
+    """Build a policy by its table name (a key of :data:`~recbook.policies.registry.POLICIES`, e.g.
+    ``"bayes-greedy"``)."""
     key = name.strip().lower().replace("_", "-")
     if key not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose from {sorted(POLICIES)}")

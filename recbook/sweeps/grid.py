@@ -1,5 +1,6 @@
 """The grid of a sweep: ``--set SECTION.FIELD=V1,V2`` values read and type-checked against the run
-configuration's fields, their product with the seeds (one :class:`Run` each), and each run's :class:`RunConfig`.
+configuration's fields, their product with the seeds (one :class:`Run` each), and each run's
+:class:`~recbook.agents.config.RunConfig`.
 
 Everything here is checked before a run starts, so a value the environment or the DQN refuses fails at once.
 """
@@ -138,7 +139,8 @@ def parse_set(text: str) -> tuple[str, list[Any]]:
 def run_config(
     base: dict[str, Any], overrides: Iterable[tuple[str, Any]], seed: int, total: int | None
 ) -> RunConfig:
-    """The :class:`RunConfig` of one run: ``base`` (``RunConfig.to_dict()``) with the overrides, seed and budget."""
+    """The :class:`~recbook.agents.config.RunConfig` of one run: ``base`` (``RunConfig.to_dict()``) with the overrides,
+    seed and budget."""
     data = {section: dict(base.get(section) or {}) for section in SECTIONS}
     for key, value in overrides:
         section, _, name = key.partition(".")

@@ -32,7 +32,8 @@ from recbook.viz.widgets import PanelExplorer, check_grid, panel_explorer
 
 __all__ = ["PLAYGROUND_POLICIES", "Playground", "playground", "playground_panels"]
 
-#: Policies the playground offers (names of :data:`recbook.policies.POLICIES`); the oracle is always the reference.
+#: Policies the playground offers (names of :data:`~recbook.policies.registry.POLICIES`); the oracle is always the
+#: reference.
 PLAYGROUND_POLICIES: tuple[str, ...] = (
     "random",
     "round-robin",
@@ -105,7 +106,8 @@ def playground(
     Controls: the policy, the feedback (expected engagement or clicks), the decay model, α (log scale), the
     geometric decay rate, ``n_items`` and ``session_length``. Sliders update when released, so the kernel is not
     flooded. Each update runs the policy and the oracle on the same ``n_users`` users
-    (:func:`simulate_session`) and shows the return, the percent of oracle, a heatmap of which preference rank the
+    (:func:`~recbook.viz.compute.simulate_session`) and shows the return, the percent of oracle, a heatmap of which
+    preference rank the
     policy recommends at each step, and the mean reward per step against the oracle's.
 
     In the static book the dashboard shows the figure of its initial setting only (no Python runs there to
@@ -115,7 +117,7 @@ def playground(
         config: the initial setting (default ``EnvConfig()``, the original: 10 items, 20 steps, α = 1, harmonic).
             Its α must be symmetric (one number).
         policy: the policy selected first (one of ``policies``).
-        policies: the policies offered (names from :data:`recbook.policies.POLICIES`, not the oracle).
+        policies: the policies offered (names from :data:`~recbook.policies.registry.POLICIES`, not the oracle).
         n_users: users simulated per update (1..5000; a few hundred keeps it responsive).
         seed: seed of the users and of the policies' generators.
         dpi: resolution of the figure.
@@ -178,8 +180,9 @@ def playground_panels(
     ``mean_return``, ``oracle_return``, ``percent_of_oracle``.
 
     Args:
-        alphas: symmetric concentrations, one panel each (positive, at most :data:`MAX_PANELS`).
-        policies: policy names from :data:`recbook.policies.POLICIES` (not the oracle, which is the reference).
+        alphas: symmetric concentrations, one panel each (positive, at most :data:`~recbook.viz.widgets.MAX_PANELS`).
+        policies: policy names from :data:`~recbook.policies.registry.POLICIES` (not the oracle, which is the
+            reference).
         config: everything else about the environment (default ``EnvConfig()``); its α is replaced.
         n_users: users per setting (1..20000).
         seed: seed of the users and the policies.

@@ -39,7 +39,7 @@ __all__ = [
     "policy_palette",
 ]
 
-#: Colour map of the preference heatmaps (users x items, ranks x steps): dark = large share or preference.
+#: Colour map of the preference heatmaps (users x items and ranks x steps); dark means a large share or preference.
 RANK_CMAP = "rocket_r"
 #: Colour map of the live playground's "share of users" heatmap.
 SHARE_CMAP = "mako_r"
@@ -50,7 +50,7 @@ POLICY_PALETTE = "colorblind"
 #: Default palette of the cumulative-regret lines (chapter 4).
 REGRET_PALETTE = "tab10"
 
-#: Figure sizes in inches (width, height): one per kind of figure, so every panel of a slider has the same frame.
+#: Figure sizes in inches, as (width, height), one per kind of figure, so every panel of a slider has the same frame.
 ALPHA_PANEL_SIZE: tuple[float, float] = (10.0, 3.6)
 DECAY_PANEL_SIZE: tuple[float, float] = (10.5, 3.8)
 SESSION_PANEL_SIZE: tuple[float, float] = (10.5, 3.8)
