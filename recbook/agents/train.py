@@ -31,7 +31,7 @@ from recbook.agents.replay import RecbookReplayBuffer
 from recbook.agents.sb3 import SB3VecEnv
 from recbook.config import EnvConfig
 
-__all__ = ["resume_run", "untrained_agent", "train_dqn", "train_from_config", "train_run"]
+__all__ = ["resume_run", "train_dqn", "train_from_config", "train_run"]
 
 
 def _make_model(run: RunConfig, env: SB3VecEnv, tensorboard_log: str | None) -> RecbookDQN:
@@ -121,18 +121,6 @@ def resume_run(resume: str | Path, run: RunConfig | None = None) -> tuple[Path, 
             raise ValueError("resume: the configuration differs from the checkpoint's: " + "; ".join(conflicts))
     total = (run or saved).training.total_timesteps
     return checkpoint, RunConfig(saved.env, saved.dqn, replace(saved.training, total_timesteps=total))
-
-
-def untrained_agent(run: RunConfig) -> DQNAgent:
-    """The agent :func:`train_run` would start from: the same network, initialised from the same seed, untrained.
-
-    Why: a trained agent's margin over a baseline mixes what it learned with what its inputs and skip baseline give
-    it before any learning. Pairing every trained agent with its own untrained network on the same users separates
-    the two (chapter 8's ablation of the inputs).
-    """
-    env = SB3VecEnv(run.env, run.training.num_envs, seed=run.training.seed, reward=run.dqn.train_reward)
-    model = _make_model(run, env, None)
-    return DQNAgent(model, run.env, run.dqn, run.training.seed, run.training.num_envs, training=run.training)
 
 
 def train_run(

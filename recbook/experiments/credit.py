@@ -34,7 +34,7 @@ import pandas as pd
 from recbook import seeds
 from recbook.agents.agent import load_agent
 from recbook.agents.config import RunConfig
-from recbook.agents.train import train_run, untrained_agent
+from recbook.agents.train import train_run
 from recbook.evaluation import compare, paired_difference
 from recbook.paths import DATA_DIR
 
@@ -112,7 +112,7 @@ def credit_table(
     for arm in SETTINGS[setting]:
         for training_seed in SEEDS:
             agents[f"{arm}_seed{training_seed}"] = load_agent(model_path(setting, arm, training_seed, models))
-            agents[f"{arm}_seed{training_seed}_untrained"] = untrained_agent(arm_run(setting, arm, training_seed))
+            agents[f"{arm}_seed{training_seed}_untrained"] = train_run(arm_run(setting, arm, training_seed), total_timesteps=0)
     policies = {**agents, **{name: name for name in HEURISTICS[setting]}}
     config = next(iter(agents.values())).config
     table, per_user = compare(policies, config, n_users=n_users, seed=seed, stream=seeds.TEST, n_resamples=1000,
