@@ -27,6 +27,7 @@ import numpy as np
 import torch as th
 from torch import nn
 
+from recbook._checks import check_choice
 from recbook.agents.config import FEATURE_SETS
 from recbook.config import EnvConfig
 
@@ -54,8 +55,7 @@ class ItemFeatures(nn.Module):
 
     def __init__(self, config: EnvConfig, features: str = "engineered") -> None:
         super().__init__()
-        if features not in FEATURE_SETS:
-            raise ValueError(f"features must be one of {FEATURE_SETS}, got {features!r}")
+        check_choice(features, "features", FEATURE_SETS)
         self.features = features
         if config.observation != "feedback":
             raise ValueError(

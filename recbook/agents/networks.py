@@ -71,6 +71,7 @@ from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 from torch.nn import functional as F
 
+from recbook._checks import check_choice
 from recbook.agents.config import FEATURE_SETS, SKIPS
 from recbook.agents.features import ItemFeatures
 from recbook.config import EnvConfig
@@ -133,8 +134,7 @@ class ItemSharedQNetwork(QNetwork):
         )
         if skip not in SKIPS:
             raise ValueError(f"skip must be one of {SKIPS}, got {skip!r}")
-        if features not in FEATURE_SETS:
-            raise ValueError(f"features must be one of {FEATURE_SETS}, got {features!r}")
+        check_choice(features, "features", FEATURE_SETS)
         if features == "public" and skip != "none":
             raise ValueError(
                 f"skip must be 'none' with features='public' (both skip baselines are engineered), got {skip!r}"

@@ -64,7 +64,7 @@ SETTINGS: dict[str, dict[str, Arm]] = {
     "original": {
         "engineered": Arm("item_shared", {}, 150_000, "item_shared"),
         "scratch": Arm("item_shared_scratch", {}, 150_000, "item_shared_scratch"),
-        "public": Arm("item_shared_scratch", {"features": "public"}, 150_000, "item_shared_public"),
+        "public": Arm("item_shared_scratch", {"features": "public"}, 1_200_000, "item_shared_public"),
     },
 }
 #: Training seeds of every arm.
