@@ -17,7 +17,6 @@ step ignores the action and pays 0, which would otherwise have to be kept out of
 from __future__ import annotations
 
 import copy
-import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from recbook import seeds
+from recbook._checks import check_int, check_probability, check_real
 from recbook.config import EnvConfig
 from recbook.vector import RecommendationVectorEnv
 
@@ -75,21 +75,12 @@ class ScratchDQNConfig:
     def __post_init__(self) -> None:
         for name in ("total_timesteps", "num_envs", "buffer_size", "batch_size", "train_freq", "gradient_steps",
                      "target_update_interval"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_int(getattr(self, name), name, low=1)
         for name in ("gamma", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+            check_probability(getattr(self, name), name)
         for name in ("learning_rate", "max_grad_norm"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if isinstance(self.learning_starts, bool) or not isinstance(self.learning_starts, numbers.Integral) or (
-            self.learning_starts < 0
-        ):
-            raise ValueError(f"learning_starts must be a non-negative integer, got {self.learning_starts!r}")
+            check_real(getattr(self, name), name, low=0.0, low_open=True)
+        check_int(self.learning_starts, "learning_starts", low=0)
         if not self.net_arch or any(int(h) < 1 for h in self.net_arch):
             raise ValueError(f"net_arch must be a non-empty sequence of positive sizes, got {self.net_arch!r}")
 
