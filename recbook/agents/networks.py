@@ -107,7 +107,7 @@ class ItemSharedQNetwork(QNetwork):
         net_arch: hidden layer sizes of the shared per-item scorer.
         activation_fn: activation between hidden layers.
         skip: ``"exploit"``, ``"reward"`` or ``"none"``: what the learned output is added to.
-        features: the input set, one of :data:`FEATURE_SETS` (:mod:`recbook.agents.features`); ``"public"``
+        features: the input set, one of :data:`~recbook.agents.config.FEATURE_SETS`; ``"public"``
             needs ``skip="none"``, since both skip baselines are engineered.
     """
 
@@ -165,9 +165,9 @@ class ItemSharedQNetwork(QNetwork):
     def item_inputs(self, obs: th.Tensor) -> ItemInputs:
         """The scorer's inputs for every item of observations ``(B, 3n + 1)``: see :class:`ItemInputs`.
 
-        They depend on the observation only (:class:`ItemFeatures` has no parameters), so the online and the target
-        network can share them, and the replay buffer can keep them (:mod:`recbook.agents.replay`) instead of
-        recomputing them every time a transition is replayed.
+        They depend on the observation only (:class:`~recbook.agents.features.ItemFeatures` has no parameters), so
+        the online and the target network can share them, and the replay buffer can keep them
+        (:mod:`recbook.agents.replay`) instead of recomputing them every time a transition is replayed.
         """
         flat = self.extract_features(obs, self.features_extractor)
         items, context, baseline, next_value = self.item_features(flat)

@@ -3,7 +3,7 @@
 Two policies:
 
 * ``"item_shared"`` (default) — the actor scores every item with one shared MLP over the item features of
-  :class:`recbook.agents.networks.ItemFeatures` (the DQN's features, quality included); the scores are the logits of
+  :class:`recbook.agents.features.ItemFeatures` (the DQN's features, quality included); the scores are the logits of
   the categorical policy, so the policy is permutation equivariant like the DQN. The critic is an MLP on the pooled
   context plus the mean of the per-item features. Nothing else differs from SB3's ``ActorCriticPolicy``.
 * ``"mlp"`` — SB3's flat ``MlpPolicy`` on the raw feedback observation.

@@ -2,7 +2,7 @@
 computed once per stored observation instead of once per replay.
 
 Why: a transition is replayed about ``batch_size * gradient_steps / num_envs`` times (32 with the defaults), and
-the item-shared network's features (:class:`~recbook.agents.networks.ItemFeatures`: a top-k over the table of
+the item-shared network's features (:class:`~recbook.agents.features.ItemFeatures`: a top-k over the table of
 future marginals and some forty small tensor operations) depend on the observation only. SB3's buffers hand back
 observations, not where they came from, so every replay recomputed them, for both networks.
 
