@@ -64,10 +64,13 @@ browser:
 	    exit 1; \
 	fi
 
+# Parallel test workers (pytest-xdist). --dist loadfile keeps each file, so each notebook's cells, in one worker.
+TEST_JOBS ?= 2
+
 # One pytest run: unit tests, nbval over every chapter (strict output comparison; executed with
 # cwd = book/ in this venv's kernel), and the browser test (which builds the book itself).
 test: $(STAMP) browser
-	$(BIN)/python -m pytest tests book \
+	$(BIN)/python -m pytest tests book -n $(TEST_JOBS) --dist loadfile \
 	    --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 # The same three parts one at a time, for working on one of them.
