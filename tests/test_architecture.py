@@ -181,8 +181,10 @@ def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
 
 
 def test_import_recbook_is_light_and_fast() -> None:
-    code = ("import sys, time; start = time.perf_counter(); import recbook; "
-            "elapsed = time.perf_counter() - start; "
+    # CPU time, not wall time: a machine loaded by other jobs (two pytest workers, notebook kernels) slows the wall
+    # clock of an import without making the import itself heavier.
+    code = ("import sys, time; start = time.process_time(); import recbook; "
+            "elapsed = time.process_time() - start; "
             "heavy = sorted(m for m in ('torch', 'stable_baselines3', 'pandas', 'scipy') if m in sys.modules); "
             "print(elapsed, heavy)")
     runs = []
@@ -191,7 +193,7 @@ def test_import_recbook_is_light_and_fast() -> None:
         elapsed, heavy = out.split(" ", 1)
         assert heavy.strip() == "[]", f"import recbook loads {heavy.strip()}"
         runs.append(float(elapsed))
-    assert min(runs) <= 0.5, f"import recbook takes {min(runs):.2f} s (at most 0.5 s)"
+    assert min(runs) <= 0.5, f"import recbook takes {min(runs):.2f} CPU-s (at most 0.5)"
 
 
 def test_chapters_import_from_current_homes() -> None:
