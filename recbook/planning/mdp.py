@@ -262,7 +262,8 @@ class QLearningResult:
         mdp: the enumeration used to index the table.
         q_values: the learned table, ``q_values[t]`` of shape ``(S_t, n)``.
         policy: its greedy policy (lowest index among ties), ``policy[t]`` of shape ``(S_t,)``.
-        curve: one row per episode: ``episode`` (1-based), ``epsilon``, ``return`` (the episode's sampled
+        curve: one row per episode, after a row ``episode = 0`` that evaluates the all-zero table before
+            learning: ``episode`` (1-based), ``epsilon``, ``return`` (the episode's sampled
             return, engagements or clicks), and every ``eval_every`` episodes (else NaN) ``start_value``, the
             table's own estimate ``max_a Q_0(s_0, a)`` of the optimal value, and ``greedy_value``, the exact
             expected return of the table's greedy policy (by :func:`policy_evaluation`).
@@ -332,7 +333,10 @@ def q_learning(
     q = [np.zeros((len(mdp.states[t]), n)) for t in range(total)]
     visits = [np.zeros((len(mdp.states[t]), n), dtype=np.int64) for t in range(total)]
     decay_episodes = max(exploration_fraction * n_episodes, 1e-12)
-    rows: list[dict[str, float]] = []
+    zero_policy = [greedy_actions(table) for table in q]  # before learning: item 0 everywhere
+    rows: list[dict[str, float]] = [{"episode": 0, "epsilon": exploration_initial_eps, "return": float("nan"),
+                                     "start_value": 0.0,
+                                     "greedy_value": float(policy_evaluation(mdp, zero_policy, gamma)[0][0])}]
     for episode in range(n_episodes):
         progress = min(episode / decay_episodes, 1.0)
         epsilon = exploration_initial_eps + progress * (exploration_final_eps - exploration_initial_eps)
