@@ -41,7 +41,7 @@ from recbook.config import EnvConfig
 from recbook.env import RecommendationEnv
 from recbook.planning import tabular
 from recbook.planning.sampled import mc_evaluate, sarsa, td0_evaluate
-from recbook.planning.tabular import TIE_TOLERANCE, LeaveMDP, greedy_actions, policy_iteration
+from recbook.planning.tabular import TIE_TOLERANCE, LeaveMDP, TabularSolution, greedy_actions, policy_iteration
 from recbook.posterior import DirichletPosterior
 
 __all__ = [
@@ -172,7 +172,7 @@ class MDPSolution:
 
 def value_iteration(
     mdp: CountsMDP | LeaveMDP, gamma: float = 1.0, *, tol: float = 1e-10
-) -> MDPSolution | tabular.TabularSolution:
+) -> MDPSolution | TabularSolution:
     """Optimal values, action values and a greedy policy by backward induction (finite-horizon value iteration).
 
     A :class:`~recbook.planning.tabular.LeaveMDP` goes to :func:`recbook.planning.tabular.value_iteration`, which

@@ -13,7 +13,7 @@ The setting of :mod:`recbook.planning.leave` (``leave_rate > 0``) for one user w
   ends if that was the ``T``-th recommendation.
 
 Exactly :class:`recbook.env.RecommendationEnv`'s semantics: a policy's value here is its expected return there
-(``tests/test_planning_tabular.py`` checks it by Monte Carlo and against :func:`recbook.planning.leave.plan`).
+(``tests/test_planning_tabular.py`` checks it by Monte Carlo and against :func:`recbook.planning.plan`).
 
 Unlike the counts MDP the step is not needed in the state, and the algorithms are the general ones: value
 iteration sweeps until the sup-norm change says it is close enough. The Bellman operator is a contraction with
