@@ -296,13 +296,14 @@ def policy_iteration(
     """Evaluate, improve (greedy on ``q^pi``), repeat until the policy is stable.
 
     The improvement keeps the current action wherever it is among the greedy ones (within
-    :data:`TIE_TOLERANCE`), so the loop ends as soon as no state can improve; there are finitely many
-    deterministic policies and, by the policy improvement theorem, none repeats.
+    :data:`recbook.planning.tabular.TIE_TOLERANCE`), so the loop ends as soon as no state can improve; there are
+    finitely many deterministic policies and, by the policy improvement theorem, none repeats.
 
     Args:
         mdp: the enumerated MDP.
         gamma: discount factor in ``[0, 1]``.
-        initial: the starting policy, integer actions ``(S,)`` or ``(S + 1,)`` (default: :func:`myopic_policy`).
+        initial: the starting policy, integer actions ``(S,)`` or ``(S + 1,)`` (default:
+            :func:`recbook.planning.tabular.myopic_policy`).
         max_iterations: give up (``RuntimeError``) after this many improvements.
     """
     check_int(max_iterations, "max_iterations", low=1)
