@@ -155,6 +155,8 @@ def test_bad_input_names_the_parameter(mdp: LeaveMDP) -> None:
         value_iteration(mdp, gamma=1.5)
     with pytest.raises(ValueError, match="policy"):
         policy_evaluation(mdp, np.array([5] * mdp.n_states))
+    with pytest.raises(ValueError, match="initial"):
+        policy_iteration(mdp, initial=np.full(mdp.n_states, 0.5))
     with pytest.raises(ValueError, match="n_episodes"):
         td0_evaluate(mdp, myopic_policy(mdp), 0)
     with pytest.raises(ValueError, match="epsilon"):

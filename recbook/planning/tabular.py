@@ -307,9 +307,9 @@ def policy_iteration(
         max_iterations: give up (``RuntimeError``) after this many improvements.
     """
     check_int(max_iterations, "max_iterations", low=1)
-    policy = myopic_policy(mdp) if initial is None else np.argmax(_policy_matrix(mdp, initial), axis=1)
     if initial is not None and not np.issubdtype(np.asarray(initial).dtype, np.integer):
         raise ValueError("initial must be integer actions, one per state")
+    policy = myopic_policy(mdp) if initial is None else np.argmax(_policy_matrix(mdp, initial), axis=1)
     policies, values = [policy], [policy_evaluation(mdp, policy, gamma)]
     rows = np.arange(mdp.n_states)
     for _ in range(max_iterations):
