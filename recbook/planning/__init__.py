@@ -13,6 +13,10 @@ Modules, by role:
   imported by :mod:`recbook.policies`).
 * :mod:`recbook.planning.mdp` — the counts MDP, value iteration and tabular Q-learning (imports pandas; import it
   from there).
+* :mod:`recbook.planning.tabular` — one user who may leave, with known preferences, as a small stochastic MDP:
+  value iteration with a stopping rule, policy evaluation, policy iteration.
+* :mod:`recbook.planning.sampled` — the same MDP learned from sampled sessions: Monte Carlo and TD(0) evaluation,
+  SARSA and Q-learning (imports pandas).
 
 ``recbook.planning.plan`` and the other names of the former ``recbook/planning.py`` module stay importable here.
 """

@@ -39,26 +39,30 @@ from recbook import seeds
 from recbook._checks import check_int, check_probability, check_real
 from recbook.config import EnvConfig
 from recbook.env import RecommendationEnv
+from recbook.planning import tabular
+from recbook.planning.sampled import mc_evaluate, sarsa, td0_evaluate
+from recbook.planning.tabular import TIE_TOLERANCE, LeaveMDP, TabularSolution, greedy_actions, policy_iteration
 from recbook.posterior import DirichletPosterior
 
 __all__ = [
     "MAX_STATES",
     "CountsMDP",
+    "LeaveMDP",
     "MDPSolution",
     "QLearningResult",
     "closed_form_round_robin",
     "greedy_actions",
+    "mc_evaluate",
     "policy_evaluation",
+    "policy_iteration",
     "q_learning",
+    "sarsa",
+    "td0_evaluate",
     "value_iteration",
 ]
 
 #: Default cap on the number of enumerated states (all steps together).
 MAX_STATES = 200_000
-
-#: Q-values closer than this to the best one count as ties (broken towards the lowest item index).
-TIE_TOLERANCE = 1e-12
-
 
 def _check_gamma(gamma: object) -> float:
     """The discount factor, a probability (a named step so that the chapter can show where the algorithm starts)."""
@@ -166,17 +170,13 @@ class MDPSolution:
         return float(self.values[0][0])
 
 
-def greedy_actions(q: NDArray[np.float64], tolerance: float = TIE_TOLERANCE) -> NDArray[np.int64]:
-    """Row-wise argmax of ``q`` (shape ``(S, n)``), ties within ``tolerance`` going to the lowest index.
-
-    The tolerance matters: mathematically equal Q-values computed along different paths differ in the last bit.
-    """
-    best = q.max(axis=1, keepdims=True)
-    return np.argmax(q >= best - tolerance, axis=1).astype(np.int64)
-
-
-def value_iteration(mdp: CountsMDP, gamma: float = 1.0) -> MDPSolution:
+def value_iteration(
+    mdp: CountsMDP | LeaveMDP, gamma: float = 1.0, *, tol: float = 1e-10
+) -> MDPSolution | TabularSolution:
     """Optimal values, action values and a greedy policy by backward induction (finite-horizon value iteration).
+
+    A :class:`~recbook.planning.tabular.LeaveMDP` goes to :func:`recbook.planning.tabular.value_iteration`, which
+    sweeps until its stopping rule guarantees ``tol``; on the counts MDP one backward pass is exact (``tol`` unused).
 
     For ``t = T-1, ..., 0``: ``Q*_t(s, a) = r(s, a) + gamma * V*_{t+1}(s')`` and ``V*_t(s) = max_a Q*_t(s, a)``,
     with ``V*_T = 0``. One sweep per step is exact because the step is part of the state.
@@ -184,7 +184,10 @@ def value_iteration(mdp: CountsMDP, gamma: float = 1.0) -> MDPSolution:
     Args:
         mdp: the enumerated MDP.
         gamma: discount factor in ``[0, 1]``; ``1`` (the default) is the undiscounted session return.
+        tol: the guaranteed error of iterative value iteration (leave MDP only).
     """
+    if isinstance(mdp, LeaveMDP):
+        return tabular.value_iteration(mdp, gamma, tol=tol)
     gamma = _check_gamma(gamma)
     values: list[NDArray[np.float64]] = [np.zeros(len(mdp.states[-1]))]
     q_values: list[NDArray[np.float64]] = []
@@ -225,8 +228,10 @@ def _action_probabilities(mdp: CountsMDP, policy: PolicyLike, t: int) -> NDArray
     )
 
 
-def policy_evaluation(mdp: CountsMDP, policy: PolicyLike, gamma: float = 1.0) -> tuple[NDArray[np.float64], ...]:
+def policy_evaluation(mdp: CountsMDP | LeaveMDP, policy: PolicyLike, gamma: float = 1.0) -> Any:
     """The value ``V^pi_t`` of every state under ``policy`` (the Bellman expectation equation, solved backwards).
+
+    A :class:`~recbook.planning.tabular.LeaveMDP` goes to :func:`recbook.planning.tabular.policy_evaluation`.
 
     ``V^pi_t(s) = sum_a pi(a | s) [r(s, a) + gamma V^pi_{t+1}(s')]`` with ``V^pi_T = 0``.
 
@@ -238,6 +243,8 @@ def policy_evaluation(mdp: CountsMDP, policy: PolicyLike, gamma: float = 1.0) ->
     Returns:
         ``values[t]``, shape ``(S_t,)``, for ``t = 0 .. T``; ``values[0][0]`` is the expected session return.
     """
+    if isinstance(mdp, LeaveMDP):
+        return tabular.policy_evaluation(mdp, policy, gamma)
     gamma = _check_gamma(gamma)
     values: list[NDArray[np.float64]] = [np.zeros(len(mdp.states[-1]))]
     for t in reversed(range(mdp.horizon)):
@@ -255,7 +262,8 @@ class QLearningResult:
         mdp: the enumeration used to index the table.
         q_values: the learned table, ``q_values[t]`` of shape ``(S_t, n)``.
         policy: its greedy policy (lowest index among ties), ``policy[t]`` of shape ``(S_t,)``.
-        curve: one row per episode: ``episode`` (1-based), ``epsilon``, ``return`` (the episode's sampled
+        curve: one row per episode, after a row ``episode = 0`` that evaluates the all-zero table before
+            learning: ``episode`` (1-based), ``epsilon``, ``return`` (the episode's sampled
             return, engagements or clicks), and every ``eval_every`` episodes (else NaN) ``start_value``, the
             table's own estimate ``max_a Q_0(s_0, a)`` of the optimal value, and ``greedy_value``, the exact
             expected return of the table's greedy policy (by :func:`policy_evaluation`).
@@ -325,7 +333,10 @@ def q_learning(
     q = [np.zeros((len(mdp.states[t]), n)) for t in range(total)]
     visits = [np.zeros((len(mdp.states[t]), n), dtype=np.int64) for t in range(total)]
     decay_episodes = max(exploration_fraction * n_episodes, 1e-12)
-    rows: list[dict[str, float]] = []
+    zero_policy = [greedy_actions(table) for table in q]  # before learning: item 0 everywhere
+    rows: list[dict[str, float]] = [{"episode": 0, "epsilon": exploration_initial_eps, "return": float("nan"),
+                                     "start_value": 0.0,
+                                     "greedy_value": float(policy_evaluation(mdp, zero_policy, gamma)[0][0])}]
     for episode in range(n_episodes):
         progress = min(episode / decay_episodes, 1.0)
         epsilon = exploration_initial_eps + progress * (exploration_final_eps - exploration_initial_eps)
