@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from recbook._checks import check_level
 from recbook.users import dirichlet_mean, dirichlet_variance
 
 __all__ = ["DirichletPosterior", "beta_mean", "beta_sd", "click_posterior", "dirichlet_posterior_mean"]
@@ -80,6 +81,30 @@ class DirichletPosterior:
         b = np.maximum(alpha_unseen - a, 0.0)
         sd = mass * beta_sd(a, b)
         return np.where(revealed, 0.0, sd)
+
+    def interval(
+        self, revealed: NDArray[np.bool_], value: ArrayLike, level: float = 0.9
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Equal-tailed credible interval ``(low, high)``, each ``(..., n)``, of every item's preference.
+
+        An unrevealed item's preference is ``(1 - S) * Beta(alpha[a], alpha_U - alpha[a])``, so its bounds are
+        ``(1 - S)`` times that Beta's ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles (exact, no sampling).
+        A revealed item is known: both bounds are its value. The last unrevealed item is determined too
+        (``alpha_U = alpha[a]``): both bounds are ``1 - S``.
+        """
+        from scipy import stats  # late: ``import recbook`` stays light
+
+        level = check_level(level, "level")
+        revealed = np.asarray(revealed, dtype=bool)
+        mass = self.unrevealed_mass(revealed, value)[..., None]
+        alpha_unseen = np.where(revealed, 0.0, self.alpha).sum(axis=-1, keepdims=True)
+        b = np.maximum(alpha_unseen - self.alpha, 0.0)
+        tails = np.array([(1.0 - level) / 2, (1.0 + level) / 2])
+        # Beta(a, 0) is a point mass at 1: where b == 0, scipy would return NaN, the bound is mass * 1.
+        bounds = [np.where(b > 0, stats.beta.ppf(q, self.alpha, np.where(b > 0, b, 1.0)), 1.0) for q in tails]
+        known = np.asarray(value, dtype=np.float64)
+        low, high = (np.where(revealed, known, mass * bound) for bound in bounds)
+        return low, high
 
     def sample_unrevealed(
         self, rng: np.random.Generator, revealed: NDArray[np.bool_], value: ArrayLike, n_samples: int | None = None

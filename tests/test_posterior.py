@@ -130,3 +130,36 @@ def test_torch_item_features_compute_the_same_posterior_mean(alpha: float | tupl
     # The feature is the posterior-mean next reward: mean * m(count + 1) (m(1) = 1 for the unrevealed items).
     mean = posterior.mean(view.revealed, view.value) * config.decay_model.multiplier(view.counts + 1)
     np.testing.assert_allclose(next_value.numpy(), mean, rtol=1e-5, atol=1e-6)
+
+
+def test_interval_holds_the_level_of_posterior_draws() -> None:
+    """The exact Beta bounds leave (1 - level) / 2 of direct posterior draws on each side, per item."""
+    posterior = DirichletPosterior(ALPHA)
+    revealed = np.array([True, False, False, True, False])
+    value = np.array([0.2, 0.0, 0.0, 0.1, 0.0])
+    low, high = posterior.interval(revealed, value, level=0.8)
+    draws = posterior.sample(np.random.default_rng(2), revealed, value, n_samples=200_000)
+    unseen = ~revealed
+    np.testing.assert_allclose((draws[:, unseen] < low[unseen]).mean(axis=0), 0.1, atol=3e-3)
+    np.testing.assert_allclose((draws[:, unseen] > high[unseen]).mean(axis=0), 0.1, atol=3e-3)
+    np.testing.assert_array_equal(low[revealed], value[revealed])
+    np.testing.assert_array_equal(high[revealed], value[revealed])
+    assert np.all(low[unseen] < posterior.mean(revealed, value)[unseen])
+
+
+def test_interval_is_batched_and_handles_the_last_unrevealed_item() -> None:
+    posterior = DirichletPosterior(ALPHA)
+    _, revealed, value = _state(3, users=50)
+    low, high = posterior.interval(revealed, value)
+    for row in range(50):
+        row_low, row_high = posterior.interval(revealed[row], value[row])
+        np.testing.assert_allclose(low[row], row_low)
+        np.testing.assert_allclose(high[row], row_high)
+    # One item left: it holds exactly the unrevealed mass.
+    last = np.array([True, True, True, True, False])
+    known = np.array([0.1, 0.2, 0.3, 0.1, 0.0])
+    low, high = posterior.interval(last, known)
+    assert low[4] == pytest.approx(0.3) and high[4] == pytest.approx(0.3)
+    assert np.all(np.isfinite(low)) and np.all(np.isfinite(high))
+    with pytest.raises(ValueError, match="level"):
+        posterior.interval(last, known, level=1.0)

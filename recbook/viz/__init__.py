@@ -4,6 +4,7 @@
 - :mod:`recbook.viz.compute`: the numbers behind the figures (preference ranks by step, cumulative regret, a policy
   against the oracle, the leave-rate sweep); pure, no drawing.
 - :mod:`recbook.viz.figures`: the chapters' figures, pure ``plot_*(..., ax)`` / ``draw_*(fig, data)`` functions.
+- :mod:`recbook.viz.diagrams`: the explanatory pictures (the agent–environment loop, a belief update).
 - :mod:`recbook.viz.panels`: the explorers' panels, pure ``draw_*(fig, data)`` functions.
 - :mod:`recbook.viz.widgets` and :mod:`recbook.viz.playground`: ipywidgets wiring only (controls -> compute -> draw).
 
