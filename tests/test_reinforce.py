@@ -55,7 +55,7 @@ def analytic_gradient(logits: list[float], means: list[float]) -> np.ndarray:
 def test_gradient_on_a_bandit_is_the_analytic_policy_gradient(baseline: str) -> None:
     logits, means = [0.3, -0.5, 0.1], [1.0, 2.0, 0.5]
     policy = TabularSoftmax(logits)
-    reinforce_update(policy, bandit_episodes(logits, means, 400_000, seed=1), baseline)
+    reinforce_update(policy, bandit_episodes(logits, means, 200_000, seed=1), baseline)
     estimate = -policy.theta.grad.numpy()  # the update descends the negative objective
     np.testing.assert_allclose(estimate, analytic_gradient(logits, means), atol=0.01)
 
@@ -70,7 +70,7 @@ def test_the_average_baseline_keeps_the_expected_gradient_and_lowers_its_varianc
     logits, means = [0.0, 0.4, -0.2], [10.0, 10.5, 9.5]
     policy = TabularSoftmax(logits)
     grads: dict[str, list[np.ndarray]] = {"none": [], "average": []}
-    for seed in range(300):
+    for seed in range(200):
         episodes = bandit_episodes(logits, means, 64, seed)
         for name in grads:
             reinforce_update(policy, episodes, name)
