@@ -20,6 +20,7 @@ from recbook.agents.reinforce import (
     train_reinforce,
 )
 
+th.set_num_threads(1)  # the machine's cores are shared; these tensors are tiny
 TINY = EnvConfig(n_items=3, session_length=4, leave_rate=0.3, item_quality=(0.2, 0.5, 0.9))
 
 
