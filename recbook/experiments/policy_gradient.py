@@ -11,7 +11,7 @@
   (``leave_seed*.zip``) seeds with bayes-index, BayesGreedy and the planner on :data:`N_TEST_USERS` TEST users
   (seed 0, exits in expectation), as chapter 9's table: % of the planner with its CI, paired differences in points
   from bayes-index and BayesGreedy, and for each REINFORCE seed from the PPO of the same seed (``pct_diff_ppo``).
-  Cheap (about a minute): re-run it whenever the PPO models change.
+  About 3 CPU-minutes: re-run it whenever the PPO models change.
 
 The environment is the preset ``leave`` (:meth:`recbook.agents.config.RunConfig.from_yaml`), the one the DQN and
 PPO models of chapter 9 were trained on.
