@@ -3,7 +3,8 @@
 ``from recbook.agents import train_dqn, load_agent, DQNConfig`` is all a chapter needs. The modules, by role:
 :mod:`~recbook.agents.config` (hyperparameters, presets), :mod:`~recbook.agents.networks` (the item-shared
 networks), :mod:`~recbook.agents.recbook_dqn` (the DQN algorithm), :mod:`~recbook.agents.agent` (a trained agent:
-predict, evaluate, save, load), :mod:`~recbook.agents.train` (training runs), :mod:`~recbook.agents.ppo` (PPO).
+predict, evaluate, save, load), :mod:`~recbook.agents.train` (training runs), :mod:`~recbook.agents.ppo` (PPO),
+:mod:`~recbook.agents.reinforce` (REINFORCE from scratch).
 
 The names below are served on first use, so that ``recbook.agents.config`` (and the command line reading a preset)
 does not load torch and Stable-Baselines3.
@@ -28,6 +29,10 @@ _LAZY = {
     "ItemSharedQNetwork": "recbook.agents.networks",
     "LearningCurveCallback": "recbook.agents.callbacks",
     "RecbookDQN": "recbook.agents.recbook_dqn",
+    "ReinforceAgent": "recbook.agents.reinforce",
+    "ReinforceConfig": "recbook.agents.reinforce",
+    "load_reinforce": "recbook.agents.reinforce",
+    "train_reinforce": "recbook.agents.reinforce",
     "SB3VecEnv": "recbook.agents.sb3",
     "train_dqn": "recbook.agents.train",
     "train_from_config": "recbook.agents.train",
@@ -55,12 +60,16 @@ __all__ = [
     "LearningCurveCallback",
     "PPOAgent",
     "RecbookDQN",
+    "ReinforceAgent",
+    "ReinforceConfig",
     "RunConfig",
     "SB3VecEnv",
     "TrainingConfig",
     "load_agent",
     "load_model",
+    "load_reinforce",
     "train_dqn",
+    "train_reinforce",
     "train_run",
     "train_from_config",
 ]

@@ -29,9 +29,10 @@ from torch import nn
 from recbook import seeds
 from recbook._checks import check_int, check_probability, check_real
 from recbook.config import EnvConfig
+from recbook.agents.reinforce import train_reinforce  # the policy-gradient counterpart, at home in .reinforce
 from recbook.vector import RecommendationVectorEnv
 
-__all__ = ["ScratchDQN", "ScratchDQNConfig", "train_scratch_dqn"]
+__all__ = ["ScratchDQN", "ScratchDQNConfig", "train_reinforce", "train_scratch_dqn"]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@
 * :mod:`recbook.experiments.ablation` — ``python -m recbook.experiments.ablation``: ``data/models/ablation.csv``
   (chapter 6's ablation of the original failure);
 * :mod:`recbook.experiments.long_term` — ``python -m recbook.experiments.long_term``: chapter 9's PPO models and
-  ``data/leave/`` tables.
+  ``data/leave/`` tables;
+* :mod:`recbook.experiments.policy_gradient` — ``python -m recbook.experiments.policy_gradient``: the REINFORCE
+  models, their VALIDATION sweep and ``data/pg/test_table.csv`` (chapter 8, policy gradients).
 
 ``data/sweeps/`` is written by ``recbook sweep`` (:mod:`recbook.sweeps`); ``data/README.md`` lists every command.
 These modules sit at the top of the package's layers: they use the agents, the evaluation and the sweeps, and
