@@ -80,7 +80,7 @@ def test_explore_once_tries_every_item_first() -> None:
 
 def test_oracle_needs_the_oracle_observation() -> None:
     assert Oracle.observation == "oracle"
-    # Only the two oracles (the planner and its myopic counterpart, chapter 8) ever see the preferences.
+    # Only the two oracles (the planner and its myopic counterpart, chapter 9) ever see the preferences.
     assert {name for name, cls in POLICIES.items() if cls.observation == "oracle"} == {"oracle", "myopic-oracle"}
 
 

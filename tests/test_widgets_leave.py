@@ -1,4 +1,4 @@
-"""Chapter 8's leave-rate sweep, its pure figure function and the slider explorer."""
+"""Chapter 9's leave-rate sweep, its pure figure function and the slider explorer."""
 
 from __future__ import annotations
 

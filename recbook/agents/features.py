@@ -2,7 +2,7 @@
 observation, in batched torch.
 
 Three feature sets (``features=``), so that what an agent is *told* can be separated from what it *learns*
-(chapter 8's and chapter 6's ablations):
+(chapter 9's and chapter 6's ablations):
 
 * ``"engineered"`` (default): everything :mod:`recbook.agents.networks` describes. Per item the posterior-mean
   next reward ``g_a`` (from the Dirichlet prior), the decay multiplier, the exploit-value lookahead; with qualities

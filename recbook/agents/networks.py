@@ -30,7 +30,7 @@ Per item ``a`` (``v`` = value slice, ``c`` = count, ``r`` = revealed flag, ``k``
 * ``r_a``, ``v_a``, ``c_a / T``, ``m(c_a + 1)``, ``n alpha_a / alpha_0``;
 * ``b_a - E_k``, ``g_a - theta_k`` and whether ``g_a`` is among the ``k`` best revealed marginals (defined below).
 
-Items with a quality (``item_quality`` set; users may leave, chapter 8) add four per-item features — the quality
+Items with a quality (``item_quality`` set; users may leave, chapter 9) add four per-item features — the quality
 ``q_a``, the leave probability ``l_a = leave_rate (1 - q_a)``, the survival-weighted reward ``g_a (1 - l_a)`` and
 the hazard index ``g_a / (l_a + h - l_a h)`` with ``h = 1/k`` (:class:`recbook.policies.BayesIndex`) — and one
 context feature, the largest hazard index. Without qualities nothing changes (same features, same weights).

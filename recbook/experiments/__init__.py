@@ -4,7 +4,7 @@
   ``data/models/`` and ``held_out.csv`` (chapters 6 and 7), and the ``n_steps`` choice on VALIDATION users;
 * :mod:`recbook.experiments.ablation` — ``python -m recbook.experiments.ablation``: ``data/models/ablation.csv``
   (chapter 6's ablation of the original failure);
-* :mod:`recbook.experiments.long_term` — ``python -m recbook.experiments.long_term``: chapter 8's PPO models and
+* :mod:`recbook.experiments.long_term` — ``python -m recbook.experiments.long_term``: chapter 9's PPO models and
   ``data/leave/`` tables.
 
 ``data/sweeps/`` is written by ``recbook sweep`` (:mod:`recbook.sweeps`); ``data/README.md`` lists every command.

@@ -1,11 +1,11 @@
-"""The credit ablation of chapters 6 and 8: how much of a DQN's score is learned, and how much its inputs hand it.
+"""The credit ablation of chapters 6 and 9: how much of a DQN's score is learned, and how much its inputs hand it.
 
 The item-shared DQN reads engineered inputs (:mod:`recbook.agents.features`): the Dirichlet posterior mean, a
 lookahead and, with qualities, each item's true leave probability and bayes-index's own score; its output is added
 to a hand-built baseline (``skip``). This experiment trains the same network on input sets that are told less
 (:data:`SETTINGS`):
 
-* chapter 8 (``leave``): ``engineered`` (the preset, ``data/models/leave_seed*.zip``); ``posterior`` (the
+* chapter 9 (``leave``): ``engineered`` (the preset, ``data/models/leave_seed*.zip``); ``posterior`` (the
   posterior-mean inputs and the quality ``q_a``, nothing computed from ``leave_rate``: no leave probability, no
   index); ``public`` (only what a real system logs: shown or not, the value revealed, the count, ``q_a``, steps
   left; no skip baseline: a plain item-shared network);
@@ -52,7 +52,7 @@ class Arm:
 
 
 #: Each setting's arms. Budgets were chosen on VALIDATION users (``data/sweeps/credit_*``; the presets' own
-#: budgets for the engineered arms). Chapter 8 (``leave``): the preset's inputs, the posterior-mean inputs without
+#: budgets for the engineered arms). Chapter 9 (``leave``): the preset's inputs, the posterior-mean inputs without
 #: anything computed from ``leave_rate``, and public inputs only. Chapter 6 (``original``, no qualities, so no
 #: leave features): the item-shared preset with its exploit baseline, the same inputs from scratch, public inputs.
 SETTINGS: dict[str, dict[str, Arm]] = {

@@ -1,4 +1,4 @@
-"""Chapter 8's precomputed results: PPO models, the DQN-per-leave-rate sweep and the TEST comparison table.
+"""Chapter 9's precomputed results: PPO models, the DQN-per-leave-rate sweep and the TEST comparison table.
 
 ``python -m recbook.experiments.long_term`` (after ``python -m recbook.experiments.regenerate --only leave_seed0``
 etc. for the DQN models ``data/models/leave_seed{0,1,2}.zip``) writes, under ``data/models/`` and ``data/leave/``:

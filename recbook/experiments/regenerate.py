@@ -10,8 +10,8 @@
 * ``click_seed0.zip`` — the item-shared network (from scratch) in the click setting, trained on engagement
   probabilities;
 * ``click_observed_seed0.zip`` — the same, trained on the observed 0/1 clicks;
-* ``leave_seed{0,1,2}.zip`` — users who leave (chapter 8): the item-shared network with quality features, three
-  training seeds (chapter 8's other results: ``python -m recbook.experiments.long_term``);
+* ``leave_seed{0,1,2}.zip`` — users who leave (chapter 9): the item-shared network with quality features, three
+  training seeds (chapter 9's other results: ``python -m recbook.experiments.long_term``);
 
 each with ``<name>_learning_curve.csv``, then writes ``held_out.csv``: every model and the baselines it is
 compared with on 2,000 TEST users (seed 0). ``--only item_shared`` (repeatable)

@@ -3,7 +3,7 @@
 Nothing here draws. :func:`preference_rank_by_step` re-expresses recommendations as the user's own preference rank,
 :func:`cumulative_regret` and :func:`mean_band` give chapter 4's regret curves, :func:`oracle_counts` how the oracle
 spreads a session over the items (chapter 2), :func:`simulate_session` a policy against the oracle on the same users
-(chapter 10) and :func:`leave_rate_sweep` the % of oracle of each policy along a grid of leave rates (chapter 8).
+(chapter 11) and :func:`leave_rate_sweep` the % of oracle of each policy along a grid of leave rates (chapter 9).
 They live here until the library modules that own these ideas (``recbook.metrics``, ``recbook.evaluation``) take
 them; their numbers are the ones the chapters print.
 """
@@ -38,7 +38,7 @@ __all__ = [
     "simulate_session",
 ]
 
-#: The leave-rate grid of chapter 8's sweep; 0 is the original setting.
+#: The leave-rate grid of chapter 9's sweep; 0 is the original setting.
 DEFAULT_LEAVE_RATES: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6)
 #: The heuristics the sweep computes live (the oracle is the reference of every row).
 LEAVE_POLICIES: tuple[str, ...] = ("random", "bayes-greedy", "thompson", "bayes-index", "myopic-oracle")
@@ -163,7 +163,7 @@ def simulate_session(policy: str, config: EnvConfig, n_users: int = 300, seed: i
     The oracle is rolled out rather than valued with :func:`recbook.planning.oracle_return`: the figure needs its
     reward at every step (``oracle_step_reward``), and the closed form sums the same marginals in another order, so
     its totals differ from the rollout's in the last bits (up to ``3e-15`` per user), which would change the
-    printed returns of chapter 10.
+    printed returns of chapter 11.
     """
     check_choice(policy, "policy", sorted(set(POLICIES) - {"oracle"}))
     if not isinstance(config, EnvConfig):
@@ -198,7 +198,7 @@ def leave_rate_sweep(
 ) -> pd.DataFrame:
     """% of the oracle of each policy at each leave rate, on the same users (common random numbers per rate).
 
-    :func:`recbook.evaluation.vary` over ``leave_rate`` (the one sweep), in the columns chapter 8 concatenates with
+    :func:`recbook.evaluation.vary` over ``leave_rate`` (the one sweep), in the columns chapter 9 concatenates with
     the DQN's sweep.
 
     Args:

@@ -3,8 +3,8 @@
 Each function reads only its arguments and draws on the axes or figure it is given (or a new one): which rank of
 the user's preferences a policy recommends, step by step (:func:`plot_rank_heatmaps`, chapter 7), regret against the
 oracle as a session goes on (:func:`plot_cumulative_regret`, chapter 4), what a training sweep found
-(:func:`plot_performance_profile`, :func:`plot_sensitivity`, chapters 7 and 8) and how each policy falls short of the
-planner as users leave (:func:`draw_leave_rate`, chapter 8). The explorers' panels are in :mod:`recbook.viz.panels`.
+(:func:`plot_performance_profile`, :func:`plot_sensitivity`, chapters 7 and 9) and how each policy falls short of the
+planner as users leave (:func:`draw_leave_rate`, chapter 9). The explorers' panels are in :mod:`recbook.viz.panels`.
 """
 
 from __future__ import annotations

@@ -266,7 +266,7 @@ def decay_explorer(
                            data=data)
 
 
-# -- chapter 8: the leave-rate sweep -------------------------------------------------------------------------------
+# -- chapter 9: the leave-rate sweep -------------------------------------------------------------------------------
 def leave_rate_explorer(table: pd.DataFrame, start: float | None = None, dpi: int = 80) -> PanelExplorer:
     """One precomputed panel per leave rate of ``table`` (:func:`~recbook.viz.compute.leave_rate_sweep`)."""
     rates = [float(r) for r in np.sort(table["leave_rate"].unique())]
