@@ -221,10 +221,6 @@ class DQNConfig:
 
     def __post_init__(self) -> None:
         check_choice(self.policy, "policy", ("item_shared", "mlp"))
-        check_choice(self.features, "features", FEATURE_SETS)
-        if self.policy == "mlp" and self.features != "engineered":
-            raise ValueError(f"features={self.features!r} needs policy='item_shared' (the flat MLP reads the raw "
-                             "observation)")
         check_choice(self.skip, "skip", SKIPS)
         check_choice(self.features, "features", FEATURE_SETS)
         if self.features == "public" and self.skip != "none":
@@ -344,3 +340,7 @@ class PPOConfig:
 
     def __post_init__(self) -> None:
         check_choice(self.policy, "policy", ("item_shared", "mlp"))
+        check_choice(self.features, "features", FEATURE_SETS)
+        if self.policy == "mlp" and self.features != "engineered":
+            raise ValueError(f"features={self.features!r} needs policy='item_shared' (the flat MLP reads the raw "
+                             "observation)")

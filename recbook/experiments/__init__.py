@@ -5,7 +5,11 @@
 * :mod:`recbook.experiments.ablation` — ``python -m recbook.experiments.ablation``: ``data/models/ablation.csv``
   (chapter 6's ablation of the original failure);
 * :mod:`recbook.experiments.long_term` — ``python -m recbook.experiments.long_term``: chapter 9's PPO models and
-  ``data/leave/`` tables.
+  ``data/leave/`` tables;
+* :mod:`recbook.experiments.ppo_tuning` — ``python -m recbook.experiments.ppo_tuning``: PPO's hyperparameter search
+  on VALIDATION users at the DQN's inputs and budget (``data/sweeps/ppo_leave/``), then its seeds;
+* :mod:`recbook.experiments.credit` — ``python -m recbook.experiments.credit``: the credit ablation of chapters 6
+  and 9 (``data/credit/``).
 
 ``data/sweeps/`` is written by ``recbook sweep`` (:mod:`recbook.sweeps`); ``data/README.md`` lists every command.
 These modules sit at the top of the package's layers: they use the agents, the evaluation and the sweeps, and
