@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -18,10 +19,26 @@ PPO_FILE = DATA_DIR / "models" / "ppo_leave_seed0.zip"
 DQN_FILE = DATA_DIR / "models" / "leave_seed0.zip"
 
 
-def test_load_agent_loads_the_committed_ppo_file_as_ppo() -> None:
-    """The committed PPO file predates the ``algorithm`` entry: its ``ppo_config`` says it is a PPO model."""
-    assert "algorithm" not in read_metadata(PPO_FILE)
-    agent = recbook.load_agent(PPO_FILE)
+def _without_algorithm(path: Path, folder: Path) -> Path:
+    """A copy of a saved model whose metadata lacks the ``algorithm`` entry, as files saved before it was added."""
+    copy = folder / path.name
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "recbook.json":
+                meta = json.loads(data)
+                del meta["algorithm"]
+                data = json.dumps(meta).encode()
+            target.writestr(item, data)
+    return copy
+
+
+@pytest.mark.parametrize("old_format", [False, True])
+def test_load_agent_loads_the_committed_ppo_file_as_ppo(tmp_path: Path, old_format: bool) -> None:
+    """The committed PPO file says ``algorithm: ppo``; a file from before that entry is told by its ``ppo_config``."""
+    path = _without_algorithm(PPO_FILE, tmp_path) if old_format else PPO_FILE
+    assert ("algorithm" in read_metadata(path)) is not old_format
+    agent = recbook.load_agent(path)
     assert isinstance(agent, PPOAgent) and agent.name == "ppo-item-shared-seed0"
     reference = load_ppo(PPO_FILE)
     preferences = sample_users(agent.config, n_users=50, seed=7)

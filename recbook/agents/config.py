@@ -322,6 +322,8 @@ class PPOConfig:
     ``MlpPolicy``)."""
     net_arch: list[int] = field(default_factory=lambda: [64, 64])
     """Hidden sizes of the per-item scorer and of the critic (or of both heads of the flat MLP)."""
+    features: str = "engineered"
+    """What the item-shared actor and critic read, one of :data:`FEATURE_SETS` (the DQN's ``dqn.features``)."""
     learning_rate: float = 3e-4
     n_steps: int = 256
     """Steps per user per rollout, 16 users x 256 = 4096 transitions (hundreds of sessions) per update."""
@@ -338,3 +340,7 @@ class PPOConfig:
 
     def __post_init__(self) -> None:
         check_choice(self.policy, "policy", ("item_shared", "mlp"))
+        check_choice(self.features, "features", FEATURE_SETS)
+        if self.policy == "mlp" and self.features != "engineered":
+            raise ValueError(f"features={self.features!r} needs policy='item_shared' (the flat MLP reads the raw "
+                             "observation)")

@@ -3,7 +3,8 @@
 Two policies:
 
 * ``"item_shared"`` (default) — the actor scores every item with one shared MLP over the item features of
-  :class:`recbook.agents.features.ItemFeatures` (the DQN's features, quality included); the scores are the logits of
+  :class:`recbook.agents.features.ItemFeatures` (the DQN's features, quality included; ``PPOConfig.features``
+  picks the set, as ``dqn.features`` does for the DQN); the scores are the logits of
   the categorical policy, so the policy is permutation equivariant like the DQN. The critic is an MLP on the pooled
   context plus the mean of the per-item features. Nothing else differs from SB3's ``ActorCriticPolicy``.
 * ``"mlp"`` — SB3's flat ``MlpPolicy`` on the raw feedback observation.
@@ -42,9 +43,9 @@ __all__ = ["PPOAgent", "PPOConfig", "ItemSharedActorCriticPolicy", "load_ppo", "
 class _ItemSharedExtractor(nn.Module):
     """SB3's ``mlp_extractor`` slot: per-item logits for the actor, a pooled latent for the critic."""
 
-    def __init__(self, config: EnvConfig, net_arch: list[int]) -> None:
+    def __init__(self, config: EnvConfig, net_arch: list[int], features: str = "engineered") -> None:
         super().__init__()
-        self.item_features = ItemFeatures(config)
+        self.item_features = ItemFeatures(config, features)
         n_item, n_context = self.item_features.n_features
         self.latent_dim_pi = config.n_items
         self.latent_dim_vf = net_arch[-1]
@@ -92,16 +93,18 @@ class ItemSharedActorCriticPolicy(ActorCriticPolicy):
         lr_schedule: Any,
         env_config: dict[str, Any] | None = None,
         net_arch: list[int] | None = None,
+        features: str = "engineered",
         **kwargs: Any,
     ) -> None:
         if env_config is None:
             raise ValueError("ItemSharedActorCriticPolicy needs policy_kwargs={'env_config': config.to_dict()}")
         self.env_config = dict(env_config)
         self.item_arch = list(net_arch) if net_arch is not None else [64, 64]
+        self.features = features
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
     def _build_mlp_extractor(self) -> None:
-        self.mlp_extractor = _ItemSharedExtractor(EnvConfig.from_dict(self.env_config), self.item_arch)
+        self.mlp_extractor = _ItemSharedExtractor(EnvConfig.from_dict(self.env_config), self.item_arch, self.features)
 
     def _build(self, lr_schedule: Any) -> None:
         super()._build(lr_schedule)
@@ -111,7 +114,7 @@ class ItemSharedActorCriticPolicy(ActorCriticPolicy):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
-        data.update(dict(env_config=self.env_config, net_arch=self.item_arch))
+        data.update(dict(env_config=self.env_config, net_arch=self.item_arch, features=self.features))
         return data
 
 
@@ -144,10 +147,14 @@ def train_ppo(
     ppo = ppo if ppo is not None else PPOConfig()
     th.set_num_threads(n_threads)
     env = SB3VecEnv(config, num_envs, seed=seed)
-    kwargs = {k: v for k, v in asdict(ppo).items() if k not in ("policy", "net_arch")}
+    kwargs = {k: v for k, v in asdict(ppo).items() if k not in ("policy", "net_arch", "features")}
     if ppo.policy == "item_shared":
         policy: Any = ItemSharedActorCriticPolicy
-        policy_kwargs: dict[str, Any] = {"env_config": config.to_dict(), "net_arch": ppo.net_arch}
+        policy_kwargs: dict[str, Any] = {
+            "env_config": config.to_dict(),
+            "net_arch": ppo.net_arch,
+            "features": ppo.features,
+        }
     else:
         policy, policy_kwargs = "MlpPolicy", {"net_arch": ppo.net_arch}
     model = PPO(

@@ -6,6 +6,10 @@
   (chapter 6's ablation of the original failure);
 * :mod:`recbook.experiments.long_term` — ``python -m recbook.experiments.long_term``: chapter 9's PPO models and
   ``data/leave/`` tables;
+* :mod:`recbook.experiments.ppo_tuning` — ``python -m recbook.experiments.ppo_tuning``: PPO's hyperparameter search
+  on VALIDATION users at the DQN's inputs and budget (``data/sweeps/ppo_leave/``), then its seeds;
+* :mod:`recbook.experiments.credit` — ``python -m recbook.experiments.credit``: the credit ablation of chapters 6
+  and 9 (``data/credit/``);
 * :mod:`recbook.experiments.policy_gradient` — ``python -m recbook.experiments.policy_gradient``: the REINFORCE
   models, their VALIDATION sweep and ``data/pg/test_table.csv`` (chapter 8, policy gradients).
 

@@ -3,10 +3,12 @@
 ``python -m recbook.experiments.long_term`` (after ``python -m recbook.experiments.regenerate --only leave_seed0``
 etc. for the DQN models ``data/models/leave_seed{0,1,2}.zip``) writes, under ``data/models/`` and ``data/leave/``:
 
-* ``ppo_leave_seed{0,1,2}.zip`` — PPO with the item-shared actor (:mod:`recbook.agents.ppo`), same setting;
+* ``ppo_leave_seed{0,1,2}.zip`` — PPO with the item-shared actor (:mod:`recbook.agents.ppo`), same setting, inputs
+  and budget as the DQN, its hyperparameters those :mod:`recbook.experiments.ppo_tuning` chose on VALIDATION users
+  (``--only ppo`` trains them: :func:`~recbook.experiments.ppo_tuning.train_seeds`);
 * ``leave/test_table.csv`` — every trained agent and the heuristics on :data:`N_TEST_USERS` TEST users (seed 0,
-  exits in expectation): expected return, % of the planner with its CI, paired differences with ``bayes-index``
-  and ``bayes-greedy``;
+  exits in expectation): expected return, % of the planner with its CI, paired differences with ``bayes-index``,
+  ``bayes-greedy`` and each DQN seed (``pct_diff_dqn_seed0`` ...: PPO seed k against DQN seed k, like for like);
 * ``leave/sweep_dqn.csv`` — a DQN trained at each leave rate of :data:`SWEEP_RATES` (preset ``leave`` with that
   rate and its budget; 0 is the original setting's users with the decile catalogue), scored on 5,000 TEST users;
 * ``leave/rollout_table.csv`` — the Bayesian rollout planner (:class:`recbook.policies.BayesRollout`, which does
@@ -28,10 +30,10 @@ import pandas as pd
 
 from recbook import seeds
 from recbook.agents.agent import load_agent, load_ppo
-from recbook.agents.config import PPOConfig, RunConfig
-from recbook.agents.ppo import train_ppo
+from recbook.agents.config import RunConfig
 from recbook.agents.train import train_dqn
 from recbook.evaluation import compare
+from recbook.experiments import ppo_tuning
 from recbook.policies import BayesRollout
 from recbook.paths import DATA_DIR
 
@@ -54,10 +56,10 @@ HEURISTICS: tuple[str, ...] = ("random", "bayes-greedy", "thompson", "ucb", "bay
 #: TEST users of the rollout-planner table, and the planner's scenarios per user and step.
 N_ROLLOUT_USERS = 5_000
 ROLLOUT_SAMPLES = 64
-#: PPO's budget (environment steps) per seed.
-PPO_STEPS = 200_000
-#: PPO training seeds.
-PPO_SEEDS: tuple[int, ...] = (0, 1, 2)
+#: PPO's budget (environment steps) per seed: the DQN's (:data:`recbook.experiments.ppo_tuning.BUDGET`).
+PPO_STEPS = ppo_tuning.BUDGET
+#: PPO training seeds (:data:`recbook.experiments.ppo_tuning.SEEDS`).
+PPO_SEEDS: tuple[int, ...] = ppo_tuning.SEEDS
 #: Leave rates of the DQN sweep (one seed each).
 SWEEP_RATES: tuple[float, ...] = (0.0, 0.1, 0.3, 0.6)
 
@@ -104,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     todo = set(args.only or ("ppo", "table", "sweep", "rollout"))
     config = RunConfig.from_yaml("leave").env
     if "ppo" in todo:
-        for seed in PPO_SEEDS:
-            began = time.process_time()
-            agent = train_ppo(config, PPOConfig(), total_timesteps=PPO_STEPS, seed=seed)
-            agent.save(args.models / f"ppo_leave_seed{seed}.zip")
-            print(f"ppo seed {seed}: {time.process_time() - began:.0f} CPU-s", flush=True)
+        ppo_tuning.train_seeds(ppo_tuning.chosen_config(), args.models, PPO_SEEDS)
     if "sweep" in todo:
         rows = []
         for rate in SWEEP_RATES:
@@ -125,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
             if path.exists():
                 agents[stem.replace("leave_", "dqn_" if stem.startswith("leave") else "")] = loader(path)
     if "table" in todo:
-        table = test_table(agents)
+        # PPO seed k is also paired with DQN seed k (same inputs and budget): the DQN seeds are references too.
+        dqn_labels = tuple(name for name in agents if name.startswith("dqn"))
+        table = test_table(agents, references=("bayes-index", "bayes-greedy", *dqn_labels))
         table.to_csv(args.output / "test_table.csv", index=False)
         print(table.to_string(index=False))
     if "rollout" in todo:
