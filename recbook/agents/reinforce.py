@@ -65,7 +65,7 @@ class ReinforceConfig:
     baseline: str = "learned"
     """One of :data:`BASELINES`."""
     ent_coef: float = 0.0
-    """Weight of the policy's mean entropy per step in the objective (0: plain REINFORCE)."""
+    """Weight of the policy's mean entropy per step in the objective; 0 is plain REINFORCE."""
     max_grad_norm: float = 1.0
     """Gradient-norm clip of each update."""
     net_arch: tuple[int, ...] = (64, 64)
@@ -73,7 +73,7 @@ class ReinforceConfig:
     features: str = "engineered"
     """The item features (:data:`recbook.agents.config.FEATURE_SETS`); ``"engineered"`` is what PPO and the DQN read."""
     eval_freq: int = 50_000
-    """Transitions between learning-curve points on VALIDATION users (0: no curve)."""
+    """Transitions between learning-curve points on VALIDATION users; 0 draws no curve."""
     eval_users: int = 1_000
     """VALIDATION users per learning-curve point."""
 

@@ -112,7 +112,8 @@ def credit_table(
     for arm in SETTINGS[setting]:
         for training_seed in SEEDS:
             agents[f"{arm}_seed{training_seed}"] = load_agent(model_path(setting, arm, training_seed, models))
-            agents[f"{arm}_seed{training_seed}_untrained"] = train_run(arm_run(setting, arm, training_seed), total_timesteps=0)
+            untrained = train_run(arm_run(setting, arm, training_seed), total_timesteps=0)
+            agents[f"{arm}_seed{training_seed}_untrained"] = untrained
     policies = {**agents, **{name: name for name in HEURISTICS[setting]}}
     config = next(iter(agents.values())).config
     table, per_user = compare(policies, config, n_users=n_users, seed=seed, stream=seeds.TEST, n_resamples=1000,

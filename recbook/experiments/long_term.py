@@ -56,7 +56,7 @@ HEURISTICS: tuple[str, ...] = ("random", "bayes-greedy", "thompson", "ucb", "bay
 #: TEST users of the rollout-planner table, and the planner's scenarios per user and step.
 N_ROLLOUT_USERS = 5_000
 ROLLOUT_SAMPLES = 64
-#: PPO's budget (environment steps) per seed: the DQN's (:data:`recbook.experiments.ppo_tuning.BUDGET`).
+#: PPO's budget per seed in environment steps, the DQN's (:data:`recbook.experiments.ppo_tuning.BUDGET`).
 PPO_STEPS = ppo_tuning.BUDGET
 #: PPO training seeds (:data:`recbook.experiments.ppo_tuning.SEEDS`).
 PPO_SEEDS: tuple[int, ...] = ppo_tuning.SEEDS

@@ -40,8 +40,9 @@ N_TEST_USERS = 20_000
 SEEDS: tuple[int, ...] = (0, 1, 2)
 #: (learning rate, sessions per update) pairs of the VALIDATION sweep.
 SWEEP: tuple[tuple[float, int], ...] = ((3e-4, 32), (1e-3, 32), (3e-3, 32), (3e-4, 128), (1e-3, 128), (3e-3, 128))
-#: Transitions per sweep run, and VALIDATION users scoring it.
+#: Transitions per sweep run.
 SWEEP_STEPS = 500_000
+#: VALIDATION users scoring each sweep run.
 N_SWEEP_USERS = 2_000
 #: The sweep's best pair (``data/pg/sweep.csv``): learning rate and sessions per update, learned baseline.
 CHOSEN: dict[str, Any] = {"learning_rate": 3e-4, "num_envs": 32}

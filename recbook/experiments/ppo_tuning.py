@@ -49,9 +49,9 @@ __all__ = [
     "train_seeds",
 ]
 
-#: Environment steps per run: the DQN preset's budget (``training.total_timesteps`` of ``leave``).
+#: Environment steps per run, the DQN preset's budget (``training.total_timesteps`` of ``leave``).
 BUDGET: int = RunConfig.from_yaml("leave").training.total_timesteps
-#: The values the random search draws from (16 users per rollout: ``n_steps`` 64 is 1,024 transitions per update).
+#: The values the random search draws from. 16 users share a rollout, so ``n_steps`` 64 is 1,024 transitions.
 SPACE: dict[str, tuple[Any, ...]] = {
     "learning_rate": (1e-4, 3e-4, 1e-3),
     "n_steps": (64, 128, 256),
@@ -59,7 +59,7 @@ SPACE: dict[str, tuple[Any, ...]] = {
     "ent_coef": (0.0, 0.003, 0.01),
     "clip_range": (0.1, 0.2, 0.3),
 }
-#: Configurations drawn from :data:`SPACE`, besides the default :class:`PPOConfig`.
+#: Configurations drawn from :data:`SPACE`, besides the default :class:`~recbook.agents.config.PPOConfig`.
 N_CANDIDATES = 8
 #: VALIDATION users scoring each configuration (seed 0, as the DQN's sensitivity grid).
 N_VALIDATION_USERS = 2_000
@@ -70,7 +70,7 @@ SWEEP_DIR = DATA_DIR / "sweeps" / "ppo_leave"
 
 
 def candidates(n: int = N_CANDIDATES, seed: int = 0) -> list[PPOConfig]:
-    """The default :class:`PPOConfig` and ``n`` distinct configurations drawn uniformly from :data:`SPACE`."""
+    """The default :class:`~recbook.agents.config.PPOConfig` and ``n`` distinct draws from :data:`SPACE`."""
     rng = seeds.generator(seed, None, "training", "ppo-search")
     default = PPOConfig()
     seen = {tuple(getattr(default, key) for key in SPACE)}
