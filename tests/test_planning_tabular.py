@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from recbook import EnvConfig, RecommendationEnv, seeds
@@ -172,3 +173,15 @@ def test_the_mdp_module_serves_both_mdps(mdp: LeaveMDP) -> None:
     assert public.policy_evaluation(mdp, myopic_policy(mdp))[0] == pytest.approx(
         policy_iteration(mdp).start_values[0])
     assert callable(public.sarsa) and callable(public.td0_evaluate) and callable(public.policy_iteration)
+
+
+def test_the_mdp_modules_q_learning_runs_on_the_leave_mdp(mdp: LeaveMDP) -> None:
+    """``recbook.mdp.q_learning`` next to ``recbook.mdp.sarsa``: given the leave MDP it is the sampled Q-learning."""
+    from recbook import mdp as public
+
+    ours = public.q_learning(mdp, 300, epsilon=0.3, initial_scale=0.5, eval_every=50, seed=4)
+    theirs = q_learning(mdp, 300, epsilon=0.3, initial_scale=0.5, eval_every=50, seed=4)
+    np.testing.assert_array_equal(ours.q_values, theirs.q_values)
+    pd.testing.assert_frame_equal(ours.curve, theirs.curve)
+    with pytest.raises(ValueError, match="epsilon"):
+        public.q_learning(CONFIG.replace(leave_rate=0.0, item_quality=None), 10, epsilon=0.3)

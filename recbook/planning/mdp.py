@@ -41,6 +41,8 @@ from recbook.config import EnvConfig
 from recbook.env import RecommendationEnv
 from recbook.planning import tabular
 from recbook.planning.sampled import mc_evaluate, sarsa, td0_evaluate
+from recbook.planning.sampled import ControlResult
+from recbook.planning.sampled import q_learning as sampled_q_learning
 from recbook.planning.tabular import TIE_TOLERANCE, LeaveMDP, TabularSolution, greedy_actions, policy_iteration
 from recbook.posterior import DirichletPosterior
 
@@ -276,7 +278,7 @@ class QLearningResult:
 
 
 def q_learning(
-    config: EnvConfig,
+    config: EnvConfig | LeaveMDP,
     n_episodes: int,
     *,
     gamma: float = 1.0,
@@ -288,8 +290,14 @@ def q_learning(
     eval_every: int = 10,
     seed: int = 0,
     max_states: int = MAX_STATES,
-) -> QLearningResult:
+    **leave_options: Any,
+) -> QLearningResult | ControlResult:
     """Tabular Q-learning on the counts setting, from transitions sampled by :class:`recbook.env.RecommendationEnv`.
+
+    Given a :class:`~recbook.planning.tabular.LeaveMDP` instead of a config, it runs
+    :func:`recbook.planning.sampled.q_learning` on it (next to :func:`~recbook.planning.sampled.sarsa`), with
+    ``gamma``, the step sizes, ``eval_every``, ``seed`` and that function's own ``epsilon`` and ``initial_scale``
+    (``leave_options``); the ``exploration_*`` and ``max_states`` arguments belong to the counts setting.
 
     Each episode is one session with a new user drawn from the prior (``seeds.TRAIN`` stream, purpose
     ``"users"``); rewards are what the environment returns (the engagement probability under
@@ -312,6 +320,11 @@ def q_learning(
         seed: the run's seed; users, clicks and exploration come from independent TRAIN-stream generators.
         max_states: cap on the enumeration (see :meth:`CountsMDP.from_config`).
     """
+    if isinstance(config, LeaveMDP):
+        return sampled_q_learning(config, n_episodes, gamma=gamma, learning_rate=learning_rate, seed=seed,
+                                  learning_rate_decay=learning_rate_decay, eval_every=eval_every, **leave_options)
+    if leave_options:
+        raise ValueError(f"q_learning on the counts setting takes no {sorted(leave_options)} (leave-MDP options)")
     gamma = _check_gamma(gamma)
     check_int(n_episodes, "n_episodes", low=1)
     check_int(eval_every, "eval_every", low=1)
