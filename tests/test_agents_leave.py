@@ -34,7 +34,9 @@ def test_existing_models_give_the_same_actions() -> None:
 
 
 def _model_stems() -> list[str]:
-    return sorted(p.stem for p in (DATA_DIR / "models").glob("*.zip") if not p.stem.startswith(("leave", "ppo")))
+    # SB3 DQN files whose actions were recorded; the leave-setting models (DQN, PPO, REINFORCE) have their own tests.
+    skip = ("leave", "ppo", "reinforce")
+    return sorted(p.stem for p in (DATA_DIR / "models").glob("*.zip") if not p.stem.startswith(skip))
 
 
 def _actions(stem: str) -> np.ndarray:

@@ -11,7 +11,9 @@
 * :mod:`recbook.experiments.credit` — ``python -m recbook.experiments.credit``: the credit ablation of chapters 6
   and 9 (``data/credit/``);
 * :mod:`recbook.experiments.policy_gradient` — ``python -m recbook.experiments.policy_gradient``: the REINFORCE
-  models, their VALIDATION sweep and ``data/pg/test_table.csv`` (chapter 8, policy gradients).
+  models, their VALIDATION sweep and ``data/pg/test_table.csv`` (chapter 8, policy gradients);
+* :mod:`recbook.experiments.click` — ``python -m recbook.experiments.click``: the click setting's two DQNs scored
+  on chapter 7's 10,000 TEST users (``data/click/sessions.csv.gz``).
 
 ``data/sweeps/`` is written by ``recbook sweep`` (:mod:`recbook.sweeps`); ``data/README.md`` lists every command.
 These modules sit at the top of the package's layers: they use the agents, the evaluation and the sweeps, and

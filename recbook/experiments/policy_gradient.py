@@ -46,7 +46,7 @@ SWEEP_STEPS = 500_000
 N_SWEEP_USERS = 2_000
 #: The sweep's best pair (``data/pg/sweep.csv``): learning rate and sessions per update, learned baseline.
 CHOSEN: dict[str, Any] = {"learning_rate": 3e-4, "num_envs": 32}
-#: Transitions per training seed (3.3 to 3.7 CPU-minutes each, learning-curve evaluations included).
+#: Transitions per training seed (3.1 to 3.5 CPU-minutes each of training, learning-curve evaluations excluded).
 BUDGET = 1_000_000
 
 
