@@ -24,7 +24,7 @@ from recbook.paths import DATA_DIR
 
 __all__ = ["AGENTS", "CLICK_CONFIG", "N_USERS", "SESSIONS", "agents", "main", "sessions", "with_agents"]
 
-#: The click setting of chapter 7: many items, long sessions, one 0/1 click per step.
+#: The click setting of chapter 7, with many items, long sessions and one 0/1 click per step.
 CLICK_CONFIG = EnvConfig(
     n_items=50, session_length=50, decay="geometric", decay_rate=0.8, feedback="click", observation="feedback"
 )
