@@ -53,11 +53,19 @@ _LAZY = {
 }
 
 
+#: Subpackages that load torch, served on first use as ``recbook.offline``.
+_LAZY_MODULES = ("offline",)
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"recbook.{name}")
     raise AttributeError(f"module 'recbook' has no attribute {name!r}")
 
 

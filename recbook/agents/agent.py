@@ -14,6 +14,7 @@ timesteps) and ``learning_curve.csv``. :func:`load_agent` reads the metadata to 
 
 from __future__ import annotations
 
+import importlib
 import json
 import warnings
 import zipfile
@@ -317,6 +318,10 @@ class PPOAgent(SB3Agent):
         return cls(model, config, PPOConfig(**meta["ppo_config"]), int(meta["seed"]), curve)
 
 
+#: Loaders of the model files that hold no SB3 archive, by ``algorithm``, as ``"module:function"``: the packages above
+#: the agents (``recbook.offline``) are named here as strings, so this module never imports them.
+OTHER_LOADERS: dict[str, str] = {"offline": "recbook.offline.policy:load_offline"}
+
 #: The agent class of each ``algorithm`` a model file can hold.
 AGENTS: dict[str, type[SB3Agent]] = {"dqn": DQNAgent, "ppo": PPOAgent}
 
@@ -337,8 +342,16 @@ def load_model(path: str | Path, config: EnvConfig | None = None, env: Any = Non
     return AGENTS[algorithm].load(path, config=config, env=env)
 
 
-def load_agent(path: str | Path, config: EnvConfig | None = None) -> SB3Agent:
-    """Load a trained agent, DQN or PPO (``recbook.load_agent``); see :func:`load_model`."""
+def load_agent(path: str | Path, config: EnvConfig | None = None) -> Any:
+    """Load a trained agent (``recbook.load_agent``): a DQN or PPO (see :func:`load_model`), or a policy learned
+    from logs (:class:`recbook.offline.OfflinePolicy`, whose file has no pickles), as the file's metadata says."""
+    algorithm = _algorithm(read_metadata(path))
+    if algorithm in OTHER_LOADERS:
+        module, name = OTHER_LOADERS[algorithm].split(":")
+        policy = getattr(importlib.import_module(module), name)(path)
+        if config is not None and config_mismatch(policy.config, config):
+            raise ValueError(f"{path} was learned for another environment: {config_mismatch(policy.config, config)}")
+        return policy
     return load_model(path, config=config)
 
 

@@ -31,7 +31,7 @@ from recbook._checks import check_choice
 from recbook.agents.config import FEATURE_SETS
 from recbook.config import EnvConfig
 
-__all__ = ["FEATURE_SETS", "ItemFeatures"]
+__all__ = ["FEATURE_SETS", "ItemFeatures", "joint_inputs"]
 
 #: Number of per-item features and of pooled context features (see :class:`ItemFeatures`).
 N_ITEM_FEATURES = 9
@@ -42,6 +42,12 @@ N_QUALITY_CONTEXT_FEATURES = 1
 #: Per-item and context features of the ``"public"`` set (plus the quality per item when items have one).
 N_PUBLIC_ITEM_FEATURES = 3
 N_PUBLIC_CONTEXT_FEATURES = 4
+
+
+def joint_inputs(items: th.Tensor, context: th.Tensor) -> th.Tensor:
+    """What an item-shared scorer reads for each item: its features next to the pooled context, ``(B, n, F + C)``
+    from ``items (B, n, F)`` and ``context (B, C)``."""
+    return th.cat([items, context.unsqueeze(1).expand(-1, items.shape[1], -1)], dim=-1)
 
 
 class ItemFeatures(nn.Module):

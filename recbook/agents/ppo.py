@@ -33,7 +33,7 @@ from recbook._checks import check_int
 from recbook.agents.agent import PPOAgent, load_ppo
 from recbook.agents.callbacks import LEARNING_CURVE_COLUMNS, LearningCurveCallback
 from recbook.agents.config import PPOConfig
-from recbook.agents.networks import ItemFeatures
+from recbook.agents.features import ItemFeatures, joint_inputs
 from recbook.agents.sb3 import SB3VecEnv
 from recbook.config import EnvConfig
 
@@ -64,8 +64,7 @@ class _ItemSharedExtractor(nn.Module):
 
     def _joint(self, features: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
         items, context, _, _ = self.item_features(features)
-        n = items.shape[1]
-        return th.cat([items, context.unsqueeze(1).expand(-1, n, -1)], dim=-1), th.cat([items.mean(1), context], 1)
+        return joint_inputs(items, context), th.cat([items.mean(1), context], 1)
 
     def forward_actor(self, features: th.Tensor) -> th.Tensor:
         joint, _ = self._joint(features)

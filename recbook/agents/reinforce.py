@@ -40,7 +40,7 @@ from torch import nn
 from recbook import seeds
 from recbook._checks import check_choice, check_int, check_real
 from recbook.agents.config import FEATURE_SETS
-from recbook.agents.features import ItemFeatures
+from recbook.agents.features import ItemFeatures, joint_inputs
 from recbook.config import EnvConfig
 from recbook.vector import RecommendationVectorEnv
 
@@ -114,8 +114,7 @@ class SoftmaxScorer(nn.Module):
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
         items, context, _, _ = self.item_features(obs)
-        joint = th.cat([items, context.unsqueeze(1).expand(-1, items.shape[1], -1)], dim=-1)
-        return self.scorer(joint).squeeze(-1)
+        return self.scorer(joint_inputs(items, context)).squeeze(-1)
 
 
 class PooledValue(nn.Module):

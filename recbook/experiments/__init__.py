@@ -13,7 +13,9 @@
 * :mod:`recbook.experiments.policy_gradient` — ``python -m recbook.experiments.policy_gradient``: the REINFORCE
   models, their VALIDATION sweep and ``data/pg/test_table.csv`` (chapter 8, policy gradients);
 * :mod:`recbook.experiments.click` — ``python -m recbook.experiments.click``: the click setting's two DQNs scored
-  on chapter 7's 10,000 TEST users (``data/click/sessions.csv.gz``).
+  on chapter 7's 10,000 TEST users (``data/click/sessions.csv.gz``);
+* :mod:`recbook.experiments.offline` — ``python -m recbook.experiments.offline``: chapter 11's policies learned
+  from logs (``data/models/offline_*.zip``), their off-policy estimates and true values (``data/offline/``).
 
 ``data/sweeps/`` is written by ``recbook sweep`` (:mod:`recbook.sweeps`); ``data/README.md`` lists every command.
 These modules sit at the top of the package's layers: they use the agents, the evaluation and the sweeps, and

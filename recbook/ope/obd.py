@@ -2,8 +2,9 @@
 
 ZOZOTOWN, a fashion e-commerce site, showed three items (positions 1-3 of a banner) out of 80 to each visitor,
 chosen either uniformly at random (``policy="random"``) or by Bernoulli Thompson sampling (``policy="bts"``), and
-logged the clicks together with the logging policy's probability of each shown item at its position. The obp 0.4.1
-wheel ships a 10,000-row sample of each; ``data/obd/`` holds the columns the book uses (see ``data/obd/README.md``
+logged the clicks together with the logging policy's probability of each shown item at its position and four
+categorical user features. The obp 0.4.1 wheel ships a 10,000-row sample of each; ``data/obd/`` holds the columns
+the book uses (see ``data/obd/README.md``
 for the licence, the attribution and the command that regenerates them: ``python -m recbook.obd``; only the
 ``"all"`` campaign is committed, ``--campaigns men women`` adds the others). obp's own loader is not used: it fails
 on pandas >= 2.
@@ -11,6 +12,11 @@ on pandas >= 2.
 Off-policy evaluation on these logs is single-step (one decision per row): each row's position is part of the
 context and the action is the item, so a policy is a distribution over items *per position*, an array of shape
 ``(n_items, n_positions)`` whose columns sum to 1.
+
+The user features are hashed in the raw files (32-character strings); the extraction replaces each hash by a small
+integer code, the rank of the hash among all the hashes that column takes in every file of the wheel (both
+policies, every campaign), so a code means the same user feature value in every committed file. The codes and
+their hashes are in ``data/obd/user_features.csv``.
 """
 
 from __future__ import annotations
@@ -37,7 +43,9 @@ from recbook.paths import data_path
 __all__ = [
     "CAMPAIGNS",
     "COLUMNS",
+    "FEATURE_CODES_FILE",
     "POLICIES",
+    "USER_FEATURES",
     "bandit_estimates",
     "bts_action_distribution",
     "click_model",
@@ -47,27 +55,36 @@ __all__ = [
 
 POLICIES: tuple[str, ...] = ("random", "bts")
 CAMPAIGNS: tuple[str, ...] = ("all", "men", "women")
-#: Columns kept from the raw CSVs (the raw files also hold hashed user features and user-item affinities).
+#: The logged columns kept from the raw CSVs, which :func:`load_obd` always returns.
 COLUMNS: tuple[str, ...] = ("item_id", "position", "click", "propensity_score")
+#: The categorical user features kept as well, as integer codes; user-item affinities and timestamps are dropped.
+USER_FEATURES: tuple[str, ...] = ("user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3")
+#: The file, under ``data/obd/``, that maps each user feature's codes to the raw hashes.
+FEATURE_CODES_FILE = "user_features.csv"
 #: The obp release whose wheel ships the sample.
 OBP_VERSION = "0.4.1"
 
 
-def load_obd(policy: str = "random", campaign: str = "all") -> pd.DataFrame:
+def load_obd(policy: str = "random", campaign: str = "all", user_features: bool = False) -> pd.DataFrame:
     """The logged rows (in time order) of one policy and campaign: ``item_id``, ``position``, ``click``,
-    ``propensity_score``.
+    ``propensity_score``, and with ``user_features=True`` also ``user_feature_0`` ... ``user_feature_3``.
 
     ``position`` is 0-based here (0, 1, 2; the raw files count from 1), ``click`` is 0/1 and ``propensity_score``
-    is the logging policy's probability of showing ``item_id`` at ``position``.
+    is the logging policy's probability of showing ``item_id`` at ``position``. The user features are integer
+    codes from 0 (see the module docstring): categories, not quantities.
     """
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
     if campaign not in CAMPAIGNS:
         raise ValueError(f"campaign must be one of {CAMPAIGNS}, got {campaign!r}")
+    if not isinstance(user_features, (bool, np.bool_)):
+        raise ValueError(f"user_features must be True or False, got {user_features!r}")
     frame = pd.read_csv(data_path("obd", policy, campaign, f"{campaign}.csv"))
-    missing = set(COLUMNS) - set(frame.columns)
+    wanted = COLUMNS + USER_FEATURES if user_features else COLUMNS
+    missing = set(wanted) - set(frame.columns)
     if missing:
         raise ValueError(f"data/obd/{policy}/{campaign}/{campaign}.csv lacks column(s) {sorted(missing)}")
+    frame = frame[list(wanted)].copy()
     frame["position"] = frame["position"] - 1
     return frame
 
@@ -192,17 +209,46 @@ def bandit_estimates(
 
 
 # -- regeneration --------------------------------------------------------------------------------------------
+def _raw_csv(archive: zipfile.ZipFile, policy: str, campaign: str, columns: Sequence[str]) -> pd.DataFrame:
+    """Some columns of one raw CSV of the wheel."""
+    raw = archive.read(f"obp/dataset/obd/{policy}/{campaign}/{campaign}.csv")
+    # Hashes are read as text: a hex string of digits and one 'e' would otherwise become a float.
+    return pd.read_csv(io.BytesIO(raw), usecols=list(columns), dtype={feature: str for feature in USER_FEATURES})
+
+
+def feature_codes(archive: zipfile.ZipFile) -> pd.DataFrame:
+    """The code of every user feature hash: ``feature``, ``code``, ``hash``, one row per value.
+
+    A column's codes are the ranks ``0, 1, ...`` of its distinct hashes in sorted order, taken over every file of
+    the wheel (both policies, every campaign), so they do not depend on which campaigns are extracted.
+    """
+    values: dict[str, set[str]] = {feature: set() for feature in USER_FEATURES}
+    for policy in POLICIES:
+        for campaign in CAMPAIGNS:
+            frame = _raw_csv(archive, policy, campaign, USER_FEATURES)
+            for feature in USER_FEATURES:
+                values[feature].update(frame[feature].astype(str))
+    rows = [(feature, code, value) for feature in USER_FEATURES for code, value in enumerate(sorted(values[feature]))]
+    return pd.DataFrame(rows, columns=["feature", "code", "hash"])
+
+
 def extract(wheel: Path, output: Path, campaigns: Sequence[str] = ("all",)) -> list[Path]:
-    """Write the book's columns of the OBD sample, the BTS prior and the licence from obp's wheel to ``output``."""
+    """Write the book's columns of the OBD sample, the user feature codes, the BTS prior and the licence from obp's
+    wheel to ``output``."""
     written = []
     with zipfile.ZipFile(wheel) as archive:
+        codes = feature_codes(archive)
+        output.mkdir(parents=True, exist_ok=True)
+        codes.to_csv(output / FEATURE_CODES_FILE, index=False)
+        written.append(output / FEATURE_CODES_FILE)
         for policy in POLICIES:
             for campaign in campaigns:
-                raw = archive.read(f"obp/dataset/obd/{policy}/{campaign}/{campaign}.csv")
-                frame = pd.read_csv(io.BytesIO(raw), index_col=0)
+                frame = _raw_csv(archive, policy, campaign, COLUMNS + USER_FEATURES)
+                for feature, table in codes.groupby("feature"):
+                    frame[feature] = frame[feature].astype(str).map(dict(zip(table["hash"], table["code"])))
                 target = output / policy / campaign / f"{campaign}.csv"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                frame[list(COLUMNS)].to_csv(target, index=False)
+                frame[list(COLUMNS + USER_FEATURES)].to_csv(target, index=False)
                 written.append(target)
         for member, name in (
             ("obp/policy/conf/prior_bts.yaml", "prior_bts.yaml"),

@@ -51,11 +51,13 @@ from recbook.planning.optimum import brute_force_optimum, oracle_return
 from recbook.policies.bandits import UCB, BayesGreedy, EpsilonGreedy, ExploreOnce, Random, RoundRobin, ThompsonSampling
 from recbook.policies.base import TIE_BREAKS, IndexPolicy, Policy
 from recbook.policies.index import BayesIndex, BayesRollout, hazard_index
+from recbook.policies.mixture import EpsilonMixture
 from recbook.policies.oracle import FullInformationPolicy, MyopicOracle, Oracle
 from recbook.policies.registry import POLICIES, make_policy
 from recbook.posterior import dirichlet_posterior_mean
 
 __all__ = [
+    "EpsilonMixture",
     "POLICIES",
     "Policy",
     "IndexPolicy",

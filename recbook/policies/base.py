@@ -20,7 +20,7 @@ from recbook.posterior import DirichletPosterior, beta_mean, click_posterior
 
 __all__ = ["TIE_BREAKS", "IndexPolicy", "Policy"]
 
-TIE_BREAKS: tuple[str, ...] = ("first", "random")
+TIE_BREAKS: tuple[str, ...] = ("first", "random", "quality")
 
 
 def _policy_generator(seed: int | None) -> np.random.Generator:
@@ -39,8 +39,9 @@ class Policy:
         config: the environment the policy will act in. Its ``observation`` field is ignored: the policy builds
             the layout of the mode it needs (``self.observation``), which also validates the configuration.
         seed: seed of the policy's own generator (used by stochastic policies and random tie-breaking).
-        tie_break: ``"first"`` (lowest item index), ``"random"`` (uniform among tied items) or ``None`` (default):
-            ``"random"`` when the items carry a quality (``config.has_quality``), else ``"first"``.
+        tie_break: ``"first"`` (lowest item index), ``"random"`` (uniform among tied items), ``"quality"`` (the
+            tied item of highest quality, then the lowest index; needs ``config.has_quality``) or ``None``
+            (default): ``"random"`` when the items carry a quality (``config.has_quality``), else ``"first"``.
     """
 
     #: Short identifier used in tables and on the command line.
@@ -59,6 +60,8 @@ class Policy:
             # its quality (and with a catalogue sorted by quality, with the worst item), so ties go at random.
             tie_break = "random" if config.has_quality else "first"
         check_choice(tie_break, "tie_break", TIE_BREAKS)
+        if tie_break == "quality" and not config.has_quality:
+            raise ValueError("tie_break='quality' needs items with a quality (config.item_quality)")
         self.config = config
         self.layout = ObservationLayout(config.replace(observation=self.observation))
         self.tie_break = tie_break
@@ -150,8 +153,8 @@ class Policy:
 
     def _argmax_probabilities(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
         """Probabilities ``(K, n)`` of :meth:`_argmax`'s choice: one-hot (``"first"``) or uniform over ties."""
-        if self.tie_break == "first":
-            return np.eye(scores.shape[1])[np.argmax(scores, axis=1)]
+        if self.tie_break != "random":
+            return np.eye(scores.shape[1])[self._argmax(scores)]
         tied = self._tied(scores).astype(np.float64)
         return tied / tied.sum(axis=1, keepdims=True)
 
@@ -160,6 +163,8 @@ class Policy:
         if self.tie_break == "first":
             return np.argmax(scores, axis=1).astype(np.int64)
         tied = self._tied(scores)
+        if self.tie_break == "quality":
+            return np.argmax(np.where(tied, self.config.quality_vector, -np.inf), axis=1).astype(np.int64)
         keys = np.where(tied, self.np_random.random(scores.shape), -1.0)
         return np.argmax(keys, axis=1).astype(np.int64)
 

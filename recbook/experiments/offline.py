@@ -1,0 +1,203 @@
+"""Chapter 11's precomputed results: policies learned from logs, their off-policy estimates and their true values.
+
+``python -m recbook.experiments.offline`` writes, under ``data/offline/`` and ``data/models/``:
+
+* ``runs_leave.csv`` and ``runs_original.csv`` — one row per learned policy: the setting (``leave`` or
+  ``original``), ``method``, ``seed``, the number of logged sessions it learned from (``n_sessions``), the
+  logger's ``epsilon``, the transitions, the learning CPU time; its DR and PDIS estimates with their 95 % intervals from :data:`N_HELD_OUT` held-out sessions
+  of the same logger (:func:`recbook.offline.assess`), the logger's held-out value and the deployment decision
+  (:func:`recbook.offline.decide`); and its true value on :data:`N_TEST_USERS` TEST users (exits in expectation):
+  ``true_value``, ``pct_oracle`` with its interval, and whether each interval covers the true value;
+* ``leave_table.csv`` — the leave setting's 20,000-session policies (every method and seed) next to the logger,
+  BayesGreedy (ties at random, as the logger), BayesGreedy breaking ties toward quality, bayes-index and the online
+  DQN with the same inputs (``data/models/leave_posterior_seed*.zip``), on the same TEST users, with paired
+  differences (percent of the planner) from bayes-index, BayesGreedy-toward-quality and the logger, and of each
+  seed from the online DQN of the same seed;
+* ``original_table.csv`` — the same for the original setting (uniform random logger), against the oracle;
+* ``models/offline_{setting}_{method}_seed{k}.zip`` — the 20,000-session policies (``recbook.load_agent``).
+
+Each seed ``k`` logs its own sessions (TRAIN users of seed ``k``), splits them with seed ``k`` and learns with seed
+``k``: the seeds vary the logs as well as the learner. ``--only leave|original|sessions|epsilon`` (repeatable)
+restricts the work; ``sessions`` and ``epsilon`` write ``runs_sessions.csv`` and ``runs_epsilon.csv`` (the
+runs of :data:`VARIED_METHODS` with fewer sessions, or another epsilon, in ``runs_leave.csv``'s columns), and
+``alpha`` writes ``cql_alpha.csv`` (:func:`alpha_sweep`). About 3 CPU-minutes per learned policy: 35 for
+``leave``, 35 for ``original``, 25 for ``sessions``, 12 each for ``epsilon`` and ``alpha``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from recbook import seeds
+from recbook.agents.agent import load_agent
+from recbook.agents.config import RunConfig
+from recbook.config import EnvConfig
+from recbook.evaluation import compare
+from recbook.offline import METHODS, assess, decide, learn, split_logs
+from recbook.offline.policy import OfflinePolicy
+from recbook.ope.logs import Logs, collect
+from recbook.paths import DATA_DIR
+from recbook.policies import BayesGreedy, EpsilonMixture, Random
+
+__all__ = ["ALPHAS", "EPSILON", "EPSILONS", "N_HELD_OUT", "N_SESSIONS", "N_TEST_USERS", "SEEDS", "SESSION_COUNTS",
+           "VARIED_METHODS", "alpha_sweep", "logged", "logger", "main", "run", "setting_config", "with_truth"]
+
+#: Logged sessions a policy learns from.
+N_SESSIONS = 20_000
+#: Further sessions of the same logger, held out for the policy's estimates.
+N_HELD_OUT = 10_000
+#: The exploration of the leave setting's logger (epsilon-greedy around BayesGreedy).
+EPSILON = 0.3
+#: Seeds of the logs, the split and the learner.
+SEEDS: tuple[int, ...] = (0, 1, 2)
+#: TEST users of every true value.
+N_TEST_USERS = 20_000
+#: The smaller logs of the ``sessions`` experiment and the exploration rates of the ``epsilon`` experiment.
+SESSION_COUNTS: tuple[int, ...] = (2_000, 5_000)
+EPSILONS: tuple[float, ...] = (0.1, 0.5)
+#: Seeds of the ``sessions`` experiment and of the ``epsilon`` experiment.
+VARIED_SEEDS: tuple[int, ...] = (0, 1)
+EPSILON_SEEDS: tuple[int, ...] = (0,)
+#: The learners the ``sessions`` and ``epsilon`` experiments vary.
+VARIED_METHODS: tuple[str, ...] = ("reinforce", "cql")
+#: The conservative penalties of the ``alpha`` experiment (CQL, seed 0, scored on VALIDATION users).
+ALPHAS: tuple[float, ...] = (0.01, 0.03, 0.1, 1.0)
+#: VALIDATION users of the ``alpha`` experiment.
+N_VALIDATION_USERS = 4_000
+#: The preset of each setting's environment.
+PRESETS = {"leave": "leave", "original": "item_shared"}
+
+
+def setting_config(setting: str) -> EnvConfig:
+    """The environment of ``setting``: chapter 9's users who leave, or the original setting, feedback observation."""
+    return RunConfig.from_yaml(PRESETS[setting]).env.replace(observation="feedback")
+
+
+def logger(setting: str, config: EnvConfig, epsilon: float = EPSILON, seed: int = 0) -> Any:
+    """The logging policy: epsilon-greedy BayesGreedy (leave setting) or uniform random (original setting)."""
+    if setting == "original":
+        return Random(config, seed=seed)
+    return EpsilonMixture(BayesGreedy(config), epsilon, seed=seed)
+
+
+def logged(setting: str, n_sessions: int, seed: int, epsilon: float = EPSILON) -> tuple[Logs, Logs]:
+    """``(learning, held_out)`` logs: ``n_sessions + N_HELD_OUT`` TRAIN sessions of seed ``seed``, split at random."""
+    config = setting_config(setting)
+    logs = collect(config, logger(setting, config, epsilon, seed), n_sessions + N_HELD_OUT, seed, seeds.TRAIN)
+    return split_logs(logs, n_sessions / (n_sessions + N_HELD_OUT), seed)
+
+
+def run(setting: str, method: str, seed: int, n_sessions: int = N_SESSIONS,
+        epsilon: float = EPSILON) -> tuple[OfflinePolicy, dict[str, Any]]:
+    """Learn one policy and estimate it on the held-out logs: the policy and its row (without the true value)."""
+    learning, held_out = logged(setting, n_sessions, seed, epsilon)
+    policy = learn(learning, method, seed=seed)
+    start = time.perf_counter()
+    assessment = assess(policy, held_out, seed=seed).set_index("estimator")
+    row: dict[str, Any] = {"setting": setting, "method": method, "seed": seed, "n_sessions": n_sessions,
+                           "epsilon": epsilon if setting == "leave" else 1.0, "n_transitions": policy.n_transitions,
+                           "train_cpu_s": float(policy.history["train_time_s"].iloc[-1])}
+    for estimator in ("dr", "pdis", "logger"):
+        for column in ("value", "ci_low", "ci_high"):
+            row[f"{estimator}_{column}"] = float(assessment.loc[estimator, column])
+    row["deploy"] = decide(assessment.reset_index())
+    row["assess_s"] = time.perf_counter() - start
+    print(setting, method, seed, n_sessions, epsilon, {k: row[k] for k in ("dr_value", "train_cpu_s")}, flush=True)
+    return policy, row
+
+
+def with_truth(rows: list[dict[str, Any]], policies: dict[str, OfflinePolicy], config: EnvConfig,
+               extra: dict[str, Any], references: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score every policy (and ``extra``) on the same TEST users; the runs get their true value and coverage."""
+    table = compare({**policies, **extra}, config, n_users=N_TEST_USERS, seed=0, stream=seeds.TEST,
+                    n_resamples=1000, references=list(references))
+    runs = pd.DataFrame(rows)
+    labels = list(policies)
+    truth = table.loc[labels]
+    runs["true_value"] = truth["expected_return"].to_numpy()
+    for column in ("pct_oracle", "pct_oracle_ci_low", "pct_oracle_ci_high"):
+        runs[column] = truth[column].to_numpy()
+    for estimator in ("dr", "pdis"):
+        runs[f"{estimator}_covers"] = (runs[f"{estimator}_ci_low"] <= runs["true_value"]) & (
+            runs["true_value"] <= runs[f"{estimator}_ci_high"])
+    return runs, table.rename_axis("policy").reset_index()
+
+
+def alpha_sweep(seed: int = 0) -> pd.DataFrame:
+    """CQL with each penalty of :data:`ALPHAS` on the leave setting's logs of ``seed``, scored on VALIDATION users
+    (the choice of ``OfflineConfig.cql_alpha``; TEST users never see it)."""
+    learning, _ = logged("leave", N_SESSIONS, seed)
+    config = setting_config("leave")
+    policies = {f"cql_alpha{alpha:g}": learn(learning, "cql", seed=seed, cql_alpha=alpha) for alpha in ALPHAS}
+    table = compare({**policies, "bayes-index": "bayes-index", "oracle": "oracle"}, config,
+                    n_users=N_VALIDATION_USERS, seed=seed, stream=seeds.VALIDATION, n_resamples=1000)
+    rows = table.loc[list(policies), ["pct_oracle", "pct_oracle_ci_low", "pct_oracle_ci_high"]].reset_index(drop=True)
+    rows.insert(0, "cql_alpha", ALPHAS)
+    rows["mean_q_last"] = [float(p.history["mean_q"].iloc[-1]) for p in policies.values()]
+    rows["bayes_index_pct_oracle"] = float(table.loc["bayes-index", "pct_oracle"])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recbook.experiments.offline",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--output", type=Path, default=DATA_DIR / "offline")
+    parser.add_argument("--models", type=Path, default=DATA_DIR / "models")
+    parser.add_argument("--only", action="append", choices=("leave", "original", "sessions", "epsilon", "alpha"))
+    args = parser.parse_args(argv)
+    args.output.mkdir(parents=True, exist_ok=True)
+    todo = args.only or ["leave", "original", "sessions", "epsilon", "alpha"]
+    for part in todo:
+        if part == "alpha":
+            alpha_sweep().to_csv(args.output / "cql_alpha.csv", index=False)
+            continue
+        setting = "original" if part == "original" else "leave"
+        config = setting_config(setting)
+        rows, policies = [], {}
+        if part in ("leave", "original"):
+            grid = [(method, seed, N_SESSIONS, EPSILON) for method in METHODS for seed in SEEDS]
+        elif part == "sessions":
+            grid = [(m, s, n, EPSILON) for m in VARIED_METHODS for n in SESSION_COUNTS for s in VARIED_SEEDS]
+        else:
+            grid = [(m, s, N_SESSIONS, e) for m in VARIED_METHODS for e in EPSILONS for s in EPSILON_SEEDS]
+        for method, seed, n_sessions, epsilon in grid:
+            policy, row = run(setting, method, seed, n_sessions, epsilon)
+            label = f"{method}_seed{seed}"
+            if part not in ("leave", "original"):
+                label = f"{method}_n{n_sessions}_e{epsilon:g}_seed{seed}"
+            policies[label] = policy
+            rows.append(row)
+            if part in ("leave", "original"):
+                policy.save(args.models / f"offline_{setting}_{label}.zip")
+        if part == "leave":
+            extra: dict[str, Any] = {
+                "logger": logger(setting, config, EPSILON, seed=0),
+                "bayes-greedy": "bayes-greedy",
+                "bayes-greedy-quality": BayesGreedy(config, tie_break="quality"),
+                "bayes-index": "bayes-index",
+                **{f"dqn_seed{k}": load_agent(args.models / f"leave_posterior_seed{k}.zip") for k in SEEDS},
+                "oracle": "oracle",
+            }
+            references = ["bayes-index", "bayes-greedy-quality", "logger", *(f"dqn_seed{k}" for k in SEEDS)]
+        elif part == "original":
+            extra = {"logger": logger(setting, config, seed=0), "bayes-greedy": "bayes-greedy", "oracle": "oracle"}
+            references = ["bayes-greedy", "logger"]
+        else:
+            extra, references = {"logger": logger(setting, config, EPSILON, seed=0)}, ["logger"]
+        runs, table = with_truth(rows, policies, config, extra, references)
+        name = {"leave": "runs_leave", "original": "runs_original"}.get(part, f"runs_{part}")
+        runs.to_csv(args.output / f"{name}.csv", index=False)
+        if part in ("leave", "original"):
+            table.to_csv(args.output / f"{part}_table.csv", index=False)
+        print(runs.to_string(index=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
