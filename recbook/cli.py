@@ -84,7 +84,7 @@ def _item_quality(text: str) -> tuple[float, ...] | str:
 
 
 #: How a flag's text becomes a value, for the fields whose type is not a plain int, float or str.
-_PARSERS: dict[str, Any] = {"alpha": _alpha, "item_quality": _item_quality}
+_PARSERS: dict[str, Any] = {"alpha": _alpha, "item_quality": _item_quality, "attention": _alpha}
 
 
 #: Annotation (a string, under ``from __future__ import annotations``) to the flag's type.

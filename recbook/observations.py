@@ -27,6 +27,12 @@ When the items carry a quality (``item_quality`` set, the long-term-engagement s
 observation gains ``n`` more entries, ``[3n + 1, 4n + 1)``: each item's quality in ``[0, 1]``, public knowledge
 like the catalogue itself. Shape ``(4n + 1,)``.
 
+When the user chooses from a slate (``config.is_slate``: slates of ``k > 1`` items, a cascade, or a no-click
+mass; :mod:`recbook.choice`), ``counts`` count *consumptions* (items the user took), and the feedback observation
+gains ``2n`` more entries after the qualities (if any): ``shown[a] / T``, how many slates item ``a`` has been in,
+and a one-hot of the item taken at the previous step (all zeros at the start and after a step with no choice). With
+them a policy can follow every choice the user made: it knows its own slates.
+
 ``"oracle"`` — the feedback observation followed by the true preferences ``p`` (``n`` more entries in [0, 1]),
 shape ``(4n + 1,)`` (``(5n + 1,)`` with qualities). An upper bound for learning, never a fair comparison.
 """
@@ -56,6 +62,9 @@ class FeedbackView:
         steps_remaining: recommendations left in the session, int, ``(...,)``.
         preferences: the true preferences (oracle observation only), else ``None``.
         quality: item qualities ``(..., n)`` when the configuration has them, else ``None``.
+        shown: slate configurations only: how many slates each item has been in, int ``(..., n)``; else ``None``.
+        last_choice: slate configurations only: the item taken at the previous step, int ``(...,)``, ``-1`` at
+            the start and after a step with no choice; else ``None``.
     """
 
     counts: NDArray[np.int64]
@@ -65,6 +74,8 @@ class FeedbackView:
     steps_remaining: NDArray[np.int64]
     preferences: NDArray[np.float64] | None
     quality: NDArray[np.float64] | None = None
+    shown: NDArray[np.int64] | None = None
+    last_choice: NDArray[np.int64] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +98,7 @@ class ObservationLayout:
         n = self.config.n_items
         if self.config.observation == "counts":
             return n
-        feedback = 3 * n + 1 + (n if self.config.has_quality else 0)
+        feedback = 3 * n + 1 + (n if self.config.has_quality else 0) + (2 * n if self.config.is_slate else 0)
         return feedback + (n if self.config.observation == "oracle" else 0)
 
     @property
@@ -113,10 +124,13 @@ class ObservationLayout:
         reward_sums: NDArray[np.float64],
         step: NDArray[np.int64] | int,
         preferences: NDArray[np.float64],
+        shown: NDArray[np.int64] | None = None,
+        last_choice: NDArray[np.int64] | None = None,
     ) -> NDArray[np.float32]:
         """Build observations from session state (shapes ``(..., n)``; ``step`` is ``(...)`` or an int).
 
-        ``preferences`` is read only for the oracle observation.
+        ``preferences`` is read only for the oracle observation; ``shown`` (``(..., n)``) and ``last_choice``
+        (``(...)``, ``-1`` for none) only for slate configurations, where they are required.
         """
         if self.config.observation == "counts":
             return counts.astype(np.float32)
@@ -132,6 +146,12 @@ class ObservationLayout:
         ]
         if self.config.has_quality:
             parts.append(np.broadcast_to(self.config.quality_vector, counts.shape))
+        if self.config.is_slate:
+            if shown is None or last_choice is None:
+                raise ValueError("shown and last_choice are required for a slate configuration (config.is_slate)")
+            choice = np.asarray(last_choice)
+            parts.append(shown / total)
+            parts.append((np.arange(counts.shape[-1]) == choice[..., None]).astype(np.float64))
         if self.config.observation == "oracle":
             parts.append(preferences)
         return np.concatenate(parts, axis=-1).astype(np.float32)
@@ -146,7 +166,13 @@ class ObservationLayout:
         n, total = self.config.n_items, self.config.session_length
         counts = np.rint(obs[..., :n] * total).astype(np.int64)
         value = obs[..., 2 * n : 3 * n]
-        end = 3 * n + 1 + (n if self.config.has_quality else 0)
+        quality_end = 3 * n + 1 + (n if self.config.has_quality else 0)
+        end = quality_end + (2 * n if self.config.is_slate else 0)
+        shown = last_choice = None
+        if self.config.is_slate:
+            shown = np.rint(obs[..., quality_end : quality_end + n] * total).astype(np.int64)
+            one_hot = obs[..., quality_end + n : end]
+            last_choice = np.where(one_hot.max(axis=-1) > 0.5, one_hot.argmax(axis=-1), -1).astype(np.int64)
         return FeedbackView(
             counts=counts,
             revealed=obs[..., n : 2 * n] > 0.5,
@@ -154,5 +180,7 @@ class ObservationLayout:
             clicks=value * self.exposure[counts],
             steps_remaining=np.rint(obs[..., 3 * n] * total).astype(np.int64),
             preferences=obs[..., end:] if self.config.observation == "oracle" else None,
-            quality=obs[..., 3 * n + 1 : end] if self.config.has_quality else None,
+            quality=obs[..., 3 * n + 1 : quality_end] if self.config.has_quality else None,
+            shown=shown,
+            last_choice=last_choice,
         )

@@ -10,7 +10,9 @@ Both multipliers are non-increasing in ``k`` with ``m(1) = 1``: the first recomm
 preference, each repeat is worth less. That is what makes the greedy oracle optimal (chapter 2).
 
 Under ``feedback="expected"`` the reward is the engagement probability itself (deterministic); under
-``feedback="click"`` it is a Bernoulli click with that probability.
+``feedback="click"`` it is a Bernoulli click with that probability. Under ``feedback="choice"`` (slates,
+:mod:`recbook.choice`) the reward is 1 when the user takes an item from the slate and 0 otherwise: the choice is the
+click.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["DECAYS", "FEEDBACKS", "DecayModel", "engagement_probability", "sample_clicks"]
+__all__ = ["CHOICE_FEEDBACK", "DECAYS", "FEEDBACKS", "DecayModel", "engagement_probability", "sample_clicks"]
 
 DECAYS: tuple[str, ...] = ("harmonic", "geometric")
 FEEDBACKS: tuple[str, ...] = ("expected", "click")
+#: The slates' third feedback (:mod:`recbook.choice`): 1 per item the user takes, whatever its engagement.
+CHOICE_FEEDBACK = "choice"
 
 Decay = Literal["harmonic", "geometric"]
 

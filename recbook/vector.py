@@ -23,7 +23,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
+from recbook.choice import sample_choices, validate_slates
 from recbook.config import EnvConfig
+from recbook.env import action_space
 from recbook.observations import ObservationLayout
 from recbook.response import engagement_probability, sample_clicks
 from recbook.users import sample_preferences, validate_preferences
@@ -31,8 +33,14 @@ from recbook.users import sample_preferences, validate_preferences
 __all__ = ["RecommendationVectorEnv", "validate_actions"]
 
 
-def validate_actions(actions: object, num_envs: int, n_items: int) -> NDArray[np.int64]:
-    """Return ``actions`` as an int array of shape ``(num_envs,)`` or raise ``ValueError`` naming ``actions``."""
+def validate_actions(actions: object, num_envs: int, n_items: int, slate_size: int = 1) -> NDArray[np.int64]:
+    """Return ``actions`` as an int array of shape ``(num_envs,)`` (``(num_envs, slate_size)`` for slates of
+    ``slate_size > 1``) or raise ``ValueError`` naming ``actions``."""
+    if slate_size > 1:
+        try:
+            return validate_slates(actions, num_envs, slate_size, n_items)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("action ", "actions ", 1)) from exc
     array = np.asarray(actions)
     if array.shape != (num_envs,):
         raise ValueError(f"actions must have shape ({num_envs},), got {array.shape}")
@@ -53,8 +61,11 @@ class RecommendationVectorEnv(VectorEnv):
     hold Gymnasium's ``"reset_mask"`` (a bool array) to reset some users only.
 
     ``info`` holds ``"engagement_probability"`` (shape ``(num_envs,)``, 0 for users being autoreset), ``"left"``
-    (bool, users who left the session this step) and their masks ``"_engagement_probability"``, ``"_left"``.
-    ``item_quality`` is the ``(n_items,)`` quality array.
+    (bool, users who left the session this step), ``"choice"`` (the slate position each user took, ``-1`` for
+    none) and their masks ``"_engagement_probability"``, ``"_left"``, ``"_choice"``. ``item_quality`` is the
+    ``(n_items,)`` quality array. With slates (``slate_size > 1``) the actions are ``(num_envs, slate_size)``;
+    ``shown`` ``(num_envs, n_items)`` counts each item's slates and ``last_choice`` ``(num_envs,)`` holds the item
+    each user took at the last step (``-1``: nothing).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -69,7 +80,7 @@ class RecommendationVectorEnv(VectorEnv):
         self.render_mode = None
         self.layout = ObservationLayout(self.config)
         self.item_quality: NDArray[np.float64] = self.config.quality_vector
-        self.single_action_space = spaces.Discrete(self.config.n_items)
+        self.single_action_space = action_space(self.config)
         self.single_observation_space = self.layout.space()
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -77,6 +88,8 @@ class RecommendationVectorEnv(VectorEnv):
         self.preferences: NDArray[np.float64] = np.full((k, n), 1.0 / n)
         self.counts: NDArray[np.int64] = np.zeros((k, n), dtype=np.int64)
         self.reward_sums: NDArray[np.float64] = np.zeros((k, n))
+        self.shown: NDArray[np.int64] = np.zeros((k, n), dtype=np.int64)
+        self.last_choice: NDArray[np.int64] = np.full(k, -1, dtype=np.int64)
         self.step_count: NDArray[np.int64] = np.zeros(k, dtype=np.int64)
         self.left: NDArray[np.bool_] = np.zeros(k, dtype=bool)
         self._rows = np.arange(k)
@@ -108,37 +121,62 @@ class RecommendationVectorEnv(VectorEnv):
         self.preferences[mask] = preferences
         self.counts[mask] = 0
         self.reward_sums[mask] = 0.0
+        self.shown[mask] = 0
+        self.last_choice[mask] = -1
         self.step_count[mask] = 0
         self.left[mask] = False
 
     def advance(
         self, actions: NDArray[np.int64], active: NDArray[np.bool_]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
-        """Recommend ``actions`` to the ``active`` users (both ``(num_envs,)``); no autoreset.
+        """Recommend ``actions`` (``(num_envs,)`` items, or ``(num_envs, k)`` slates) to the ``active`` users
+        (``(num_envs,)`` bool); no autoreset.
 
         Returns ``(rewards, engagement probabilities, left)``, each ``(num_envs,)`` and zero/false for inactive
-        users. Clicks, then exits (only when ``leave_rate > 0``), are drawn from ``self.np_random``. A session is
-        over when ``step_count == session_length`` or ``left`` (see :meth:`done`).
+        users; ``self.last_choice`` then holds the item each user took (``-1``: nothing, or inactive). Choices
+        (slate configurations only), clicks, then exits (only when ``leave_rate`` or ``leave_no_click`` is
+        positive) are drawn from ``self.np_random``. A session is over when ``step_count == session_length`` or
+        ``left`` (see :meth:`done`).
         """
+        config = self.config
         rows = self._rows[active]
-        items = actions[active]
-        self.counts[rows, items] += 1
+        slates = np.asarray(actions).reshape(self.num_envs, config.slate_size)[active]
+        items = slates[:, 0]
+        if config.is_slate:
+            self.shown[rows[:, None], slates] += 1
+            chances = config.choice_probabilities(self.preferences[rows], self.counts[rows], slates)
+            position = sample_choices(self.np_random, chances)
+            items = np.where(position >= 0, slates[np.arange(rows.size), np.maximum(position, 0)], -1)
+        taken = items >= 0
+        taken_rows, taken_items = rows[taken], items[taken]
+        self.counts[taken_rows, taken_items] += 1
         probability = np.zeros(self.num_envs)
-        probability[active] = engagement_probability(
-            self.preferences[rows, items], self.counts[rows, items], self.config.decay_model
+        probability[taken_rows] = engagement_probability(
+            self.preferences[taken_rows, taken_items], self.counts[taken_rows, taken_items], config.decay_model
         )
-        if self.config.feedback == "expected":
+        if config.feedback == "expected":
             rewards = probability.copy()
+        elif config.feedback == "click":
+            rewards = np.zeros(self.num_envs)
+            rewards[taken_rows] = sample_clicks(self.np_random, probability[taken_rows])
         else:
             rewards = np.zeros(self.num_envs)
-            rewards[active] = sample_clicks(self.np_random, probability[active])
-        self.reward_sums[rows, items] += rewards[active]
+            rewards[taken_rows] = 1.0
+        self.reward_sums[taken_rows, taken_items] += rewards[taken_rows]
+        self.last_choice[:] = -1
+        self.last_choice[rows] = items
         self.step_count[active] += 1
         left = np.zeros(self.num_envs, dtype=bool)
-        if self.config.leave_rate > 0:
-            left[active] = self.np_random.random(rows.size) < self.config.leave_probability(items)
+        if config.leave_rate > 0 or config.leave_no_click > 0:
+            left[active] = self.np_random.random(rows.size) < config.leave_probability_after(items)
         self.left |= left
         return rewards, probability, left
+
+    def _positions(self, actions: NDArray[np.int64], active: NDArray[np.bool_]) -> NDArray[np.int64]:
+        """The slate position of each user's last choice (``-1``: nothing, or not stepped)."""
+        slates = actions.reshape(self.num_envs, self.config.slate_size)
+        hit = (slates == self.last_choice[:, None]) & (self.last_choice[:, None] >= 0) & active[:, None]
+        return np.where(hit.any(axis=1), hit.argmax(axis=1), -1).astype(np.int64)
 
     def done(self) -> NDArray[np.bool_]:
         """Users whose session is over (all ``session_length`` steps made, or the user left), ``(num_envs,)``."""
@@ -146,7 +184,9 @@ class RecommendationVectorEnv(VectorEnv):
 
     def observe(self) -> NDArray[np.float32]:
         """The current observations, ``(num_envs, obs_size)`` float32."""
-        return self.layout.build(self.counts, self.reward_sums, self.step_count, self.preferences)
+        return self.layout.build(
+            self.counts, self.reward_sums, self.step_count, self.preferences, self.shown, self.last_choice
+        )
 
     # -- Gymnasium VectorEnv API ----------------------------------------------------------------------------
     def reset(
@@ -177,7 +217,7 @@ class RecommendationVectorEnv(VectorEnv):
     ) -> tuple[NDArray[np.float32], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_], dict[str, Any]]:
         if not self._ready:
             raise gym.error.ResetNeeded("call reset() before step()")
-        actions = validate_actions(actions, self.num_envs, self.config.n_items)
+        actions = validate_actions(actions, self.num_envs, self.config.n_items, self.config.slate_size)
         restarting = self._autoreset.copy()
         self.start_sessions(restarting)
         rewards, probability, left = self.advance(actions, ~restarting)
@@ -188,6 +228,8 @@ class RecommendationVectorEnv(VectorEnv):
             "_engagement_probability": ~restarting,
             "left": left,
             "_left": ~restarting,
+            "choice": self._positions(actions, ~restarting),
+            "_choice": ~restarting,
         }
         truncated = np.zeros(self.num_envs, dtype=bool)
         return self.observe(), rewards, terminated, truncated, info

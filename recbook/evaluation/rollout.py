@@ -51,6 +51,8 @@ class Rollout:
             ``(K, T, d)`` float64 (after an exit: the last state, frozen); else ``None``.
         propensities: with ``record=True``, the policy's probability of each recommended item ``(K, T)`` (1
             after an exit) if the policy has ``action_probabilities``; else ``None``.
+        chosen: slate configurations (``config.is_slate``): the item each user took at each step, ``(K, T)``
+            (``-1``: nothing chosen, or after an exit); else ``None``. ``actions`` is then ``(K, T, slate_size)``.
 
     With ``exits="expected"`` (:func:`~recbook.evaluation.rollout`) nobody leaves: ``actions`` is the path of a user who
     stays, and
@@ -63,11 +65,12 @@ class Rollout:
     engagement: NDArray[np.float64]
     observations: NDArray[np.float64] | None = None
     propensities: NDArray[np.float64] | None = None
+    chosen: NDArray[np.int64] | None = None
 
     @property
     def active(self) -> NDArray[np.bool_]:
         """Whether the user was still in the session at each step, ``(K, T)``."""
-        return self.actions >= 0
+        return (self.actions if self.actions.ndim == 2 else self.actions[..., 0]) >= 0
 
 
 def sample_users(config: EnvConfig, n_users: int, seed: int, stream: str = seeds.TEST) -> NDArray[np.float64]:
@@ -115,20 +118,23 @@ def run_sessions(
             the observation itself.
     """
     check_choice(exits, "exits", EXITS)
-    weigh = exits == "expected" and env_config.leave_rate > 0
-    leave_probability = env_config.leave_probability
+    weigh = exits == "expected" and (env_config.leave_rate > 0 or env_config.leave_no_click > 0)
+    leave_probability = env_config.leave_probability_after
     if weigh:
-        # The observations do not depend on the leave rate (the qualities are shown either way).
-        env_config = env_config.replace(leave_rate=0.0)
+        # The observations do not depend on the leave rates (the qualities are shown either way).
+        env_config = env_config.replace(leave_rate=0.0, leave_no_click=0.0)
     preferences = np.asarray(preferences, dtype=np.float64)
     n_users, total = preferences.shape[0], env_config.session_length
     env = RecommendationVectorEnv.from_config(env_config, n_users)
     still_there = np.ones(n_users)
     obs, _ = env.reset(seed=seed, options={"preferences": preferences})
-    actions = np.full((n_users, total), -1, dtype=np.int64)
+    slate_size, slates = env_config.slate_size, env_config.is_slate
+    actions = np.full((n_users, total) + ((slate_size,) if slate_size > 1 else ()), -1, dtype=np.int64)
+    chosen = np.full((n_users, total), -1, dtype=np.int64) if slates else None
     rewards = np.zeros((n_users, total))
     engagement = np.zeros((n_users, total))
-    probabilities_of = getattr(policy, "action_probabilities", None) if record else None
+    # A slate's propensity is not one item's probability: slate policies record none.
+    probabilities_of = getattr(policy, "action_probabilities", None) if record and slate_size == 1 else None
     observations = np.zeros((n_users, total, np.shape(obs)[1])) if record else None
     propensities = np.ones((n_users, total)) if callable(probabilities_of) else None
     rows = np.arange(n_users)
@@ -141,16 +147,20 @@ def run_sessions(
             assert callable(probabilities_of)
             probabilities = np.asarray(probabilities_of(seen), dtype=np.float64)
         action, state = policy.predict(seen, state=state, episode_start=episode_start, deterministic=deterministic)
-        action = np.asarray(action).reshape(n_users)
-        reward, probability, _ = env.advance(validate_actions(action, n_users, env_config.n_items), active)
+        action = np.asarray(action).reshape(actions.shape[:1] + actions.shape[2:])
+        checked = validate_actions(action, n_users, env_config.n_items, slate_size)
+        reward, probability, _ = env.advance(checked, active)
         actions[active, t] = action[active]
+        if chosen is not None:
+            chosen[active, t] = env.last_choice[active]
         if observations is not None:
             observations[:, t] = obs
         if propensities is not None:
             propensities[active, t] = probabilities[rows[active], action[active]]
         if weigh:
             reward, probability = reward * still_there, probability * still_there
-            still_there = still_there * (1.0 - leave_probability(action))
+            taken = env.last_choice if slates else action
+            still_there = still_there * (1.0 - leave_probability(taken))
         rewards[:, t] = reward
         engagement[:, t] = probability
         active &= ~env.done()
@@ -160,7 +170,7 @@ def run_sessions(
             break
         obs = env.observe()
         episode_start = np.zeros(n_users, dtype=bool)
-    return Rollout(env.preferences.copy(), actions, rewards, engagement, observations, propensities)
+    return Rollout(env.preferences.copy(), actions, rewards, engagement, observations, propensities, chosen)
 
 
 def rollout(
