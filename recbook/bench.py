@@ -1,7 +1,12 @@
-"""Throughput benchmarks: ``python -m recbook.bench env`` and ``python -m recbook.bench train``.
+"""Throughput benchmarks: ``python -m recbook.bench env``, ``python -m recbook.bench slates`` and
+``python -m recbook.bench train``.
 
 ``env`` measures the scalar environment's steps per second and the batched environment's user-steps per second for
 several batch sizes ``K``, stepping with uniformly random actions, and prints the speed-up over the scalar env.
+
+``slates`` measures how the batched environment's cost per user-step grows with the catalogue: slates of 10 from
+``N`` = 10, 100 and 1,000 items, the user choosing by the MNL model (:mod:`recbook.choice`), random slates drawn
+before the clock starts (the policy's cost is not the environment's).
 
 ``train`` measures DQN training throughput — environment steps per second on one torch thread, gradient steps
 included, evaluations excluded — of a preset (``item_shared_scratch`` by default) twice: with SB3's generic TD
@@ -30,7 +35,7 @@ from recbook.config import EnvConfig
 from recbook.env import RecommendationEnv
 from recbook.vector import RecommendationVectorEnv
 
-__all__ = ["benchmark_scalar", "benchmark_batched", "benchmark_env", "benchmark_train", "main"]
+__all__ = ["benchmark_scalar", "benchmark_batched", "benchmark_env", "benchmark_slates", "benchmark_train", "main"]
 
 
 def benchmark_scalar(config: EnvConfig, n_steps: int = 20_000, seed: int = 0) -> float:
@@ -76,6 +81,50 @@ def benchmark_env(
         rows.append({"env": "batched", "num_envs": int(k), "steps_per_s": rate})
     table = pd.DataFrame(rows)
     table["speedup"] = table["steps_per_s"] / scalar
+    return table
+
+
+def slate_config(n_items: int, slate_size: int = 10) -> EnvConfig:
+    """The scale benchmark's environment: slates of ``min(slate_size, n_items)`` from ``n_items`` items, MNL
+    choice with a no-click mass of 1, a reward per choice, users who leave, uniform qualities, feedback observation."""
+    return EnvConfig(
+        n_items=n_items, slate_size=min(slate_size, n_items), no_click_mass=1.0, feedback="choice",
+        observation="feedback", leave_rate=0.3, leave_no_click=0.1, item_quality="uniform",
+    )
+
+
+def benchmark_slates(
+    n_items: Sequence[int] = (10, 100, 1000),
+    slate_size: int = 10,
+    num_envs: int = 1024,
+    n_user_steps: int = 400_000,
+    seed: int = 0,
+    repeats: int = 3,
+) -> pd.DataFrame:
+    """One row per catalogue size: ``n_items``, ``slate_size``, ``steps_per_s`` (user-steps/s, the best of
+    ``repeats`` runs), ``us_per_step`` (microseconds per user-step), ``vs_linear``: the cost per user-step divided by
+    what growth linear in ``N`` from the second row would give (``1`` is linear, below 1 better than linear)."""
+    repeats = check_int(repeats, "repeats", low=1)
+    rows = []
+    for n in n_items:
+        config = slate_config(check_int(n, "n_items", low=1), slate_size)
+        env = RecommendationVectorEnv.from_config(config, num_envs)
+        rng = seeds.generator(seed, seeds.TEST, "policy")
+        n_calls = max(config.session_length, n_user_steps // num_envs)
+        batches = min(n_calls, 32)
+        slates = rng.random((batches, num_envs, config.n_items)).argsort(axis=-1)[..., : config.slate_size]
+        best = 0.0
+        for _ in range(repeats):
+            env.reset(seed=seed)
+            start = time.perf_counter()
+            for i in range(n_calls):
+                env.step(slates[i % batches])
+            best = max(best, n_calls * num_envs / (time.perf_counter() - start))
+        rows.append({"n_items": config.n_items, "slate_size": config.slate_size, "steps_per_s": best})
+    table = pd.DataFrame(rows)
+    table["us_per_step"] = 1e6 / table["steps_per_s"]
+    base = table.iloc[min(1, len(table) - 1)]
+    table["vs_linear"] = table["us_per_step"] / (base["us_per_step"] * table["n_items"] / base["n_items"])
     return table
 
 
@@ -136,7 +185,7 @@ def benchmark_train(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recbook.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("target", choices=["env", "train"], help="what to benchmark")
+    parser.add_argument("target", choices=["env", "slates", "train"], help="what to benchmark")
     parser.add_argument(
         "--preset", default="item_shared_scratch", help="train: the preset (default item_shared_scratch)"
     )
@@ -153,6 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
               + (f", median of {args.repeats} alternating runs" if args.repeats > 1 else ""))
         print(table.to_string(index=False, formatters={"learn_s": "{:.1f}".format, "steps_per_s": "{:,.0f}".format,
                                                         "pct_oracle": "{:.2f}".format, "speedup": "{:.2f}x".format}))
+        return 0
+    if args.target == "slates":
+        table = benchmark_slates()
+        print("batched env cost per user-step against the catalogue size (slates of 10, MNL choice, 1,024 users)")
+        print(table.to_string(index=False, formatters={"steps_per_s": "{:,.0f}".format,
+                                                        "us_per_step": "{:.2f}".format, "vs_linear": "{:.2f}".format}))
         return 0
     config = EnvConfig(observation=args.observation)
     table = benchmark_env(config, args.batch_sizes, args.scalar_steps, args.batched_user_steps)

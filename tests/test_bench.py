@@ -30,3 +30,14 @@ def test_train_benchmark_compares_the_two_td_paths():
     assert RecbookDQN.shared_features  # restored after the generic run
     with pytest.raises(ValueError, match="learning_starts"):
         benchmark_train("item_shared_scratch", total_timesteps=1_000)
+
+
+def test_slate_benchmark_grows_about_linearly_in_the_catalogue():
+    from recbook.bench import benchmark_slates
+
+    table = benchmark_slates(n_items=(10, 100, 400), num_envs=256, n_user_steps=20_000, repeats=2)
+    assert list(table["n_items"]) == [10, 100, 400] and list(table["slate_size"]) == [10, 10, 10]
+    assert table["vs_linear"].iloc[1] == 1.0
+    # The cost per user-step grows with N but no faster than linearly (a loose bound: the machine may be busy).
+    assert table["us_per_step"].iloc[2] > table["us_per_step"].iloc[1]
+    assert table["vs_linear"].iloc[2] < 3.0
