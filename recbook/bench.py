@@ -195,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scalar-steps", type=int, default=20_000)
     parser.add_argument("--batched-user-steps", type=int, default=2_000_000)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64, 1024])
+    parser.add_argument("--output", default=None, help="slates: also write the table to this CSV file")
     args = parser.parse_args(argv)
     if args.target == "train":
         table = benchmark_train(args.preset, args.timesteps, repeats=args.repeats)
@@ -208,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("batched env cost per user-step against the catalogue size (slates of 10, MNL choice, 1,024 users)")
         print(table.to_string(index=False, formatters={"steps_per_s": "{:,.0f}".format,
                                                         "us_per_step": "{:.2f}".format, "vs_linear": "{:.2f}".format}))
+        if args.output:
+            table.to_csv(args.output, index=False, float_format="%.4g")
         return 0
     config = EnvConfig(observation=args.observation)
     table = benchmark_env(config, args.batch_sizes, args.scalar_steps, args.batched_user_steps)

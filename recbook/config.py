@@ -214,8 +214,11 @@ class EnvConfig:
 
     @property
     def is_slate(self) -> bool:
-        """Whether the user chooses (and may decline): anything but one item shown, ``"mnl"`` and no no-click
-        mass, the original setting where every recommendation is consumed and no choice coin is drawn."""
+        """Whether the user chooses from the slate and may decline.
+
+        False only for one item shown, ``"mnl"`` and no no-click mass: the original setting, where every
+        recommendation is consumed and no choice coin is drawn.
+        """
         return not (self.slate_size == 1 and self.choice_model == "mnl" and self.no_click_mass == 0.0)
 
     @property
@@ -228,10 +231,15 @@ class EnvConfig:
     ) -> NDArray[np.float64]:
         """Probability of each slate position being chosen, and of nothing (last column): ``(..., k + 1)``.
 
-        ``preferences`` and ``counts`` (consumptions so far) are ``(..., n_items)``; ``slates`` ``(..., k)``.
+        ``preferences`` and ``counts`` (consumptions so far) are ``(..., n_items)``; ``slates`` ``(..., k)``; the
+        leading dimensions broadcast (one user against many slates, or many users against one slate).
         """
         scores = choice_scores(preferences, counts, self._decay_model)
-        slate_scores = np.take_along_axis(scores, np.asarray(slates), axis=-1)
+        slates = np.asarray(slates)
+        lead = np.broadcast_shapes(scores.shape[:-1], slates.shape[:-1])
+        slate_scores = np.take_along_axis(
+            np.broadcast_to(scores, lead + scores.shape[-1:]), np.broadcast_to(slates, lead + slates.shape[-1:]), axis=-1
+        )
         return choice_probabilities(slate_scores, self.choice_model, self.no_click_mass, self._attention_vector)
 
     def leave_probability_after(self, chosen: NDArray[np.int64]) -> NDArray[np.float64]:

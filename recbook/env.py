@@ -27,11 +27,14 @@ class SlateSpace(spaces.MultiDiscrete):
         self.n_items, self.slate_size = n_items, slate_size
 
     def sample(self, mask: Any = None, probability: Any = None) -> NDArray[np.int64]:
+        """A uniformly random slate of ``slate_size`` distinct items, ``(slate_size,)`` int64."""
         if mask is not None or probability is not None:
             raise ValueError("mask and probability are not supported by SlateSpace.sample")
+        # A uniformly random slate: the first k items of a random permutation.
         return self.np_random.permutation(self.n_items)[: self.slate_size].astype(np.int64)
 
     def contains(self, x: Any) -> bool:
+        """Whether ``x`` is a slate of ``slate_size`` distinct items in ``[0, n_items)``."""
         return bool(super().contains(x)) and len(set(np.asarray(x).tolist())) == self.slate_size
 
     def __repr__(self) -> str:
@@ -119,6 +122,7 @@ class RecommendationEnv(gym.Env[NDArray[np.float32], np.int64]):
     quality array (zeros when the items have none).
 
     ## Version History
+
     * v0: initial release.
     * v0, recbook 0.2: users who leave (``leave_rate``, ``item_quality``); the defaults keep the original setting.
     * v0, recbook 0.3: slates and a user who chooses (``slate_size``, ``choice_model``, ``no_click_mass``,

@@ -412,7 +412,7 @@ def test_plan_value_is_the_top_sum_of_next_marginals_as_before(decay: str) -> No
     steps = rng.integers(0, 13, size=500)
     np.testing.assert_allclose(plan_value(config, counts, estimate, steps),
                                _plan_value_before(config, counts, estimate, steps), rtol=1e-12, atol=0)
-    # the numbers chapter 10's features are built from: feedback logs of an epsilon-greedy logger
+    # the numbers chapter 11's features are built from: feedback logs of an epsilon-greedy logger
     logs = collect(FEEDBACK, EpsilonGreedy(FEEDBACK, epsilon=0.3), 200, seed=1)
     from recbook.observations import ObservationLayout
 

@@ -320,7 +320,10 @@ class PPOAgent(SB3Agent):
 
 #: Loaders of the model files that hold no SB3 archive, by ``algorithm``, as ``"module:function"``: the packages above
 #: the agents (``recbook.offline``) are named here as strings, so this module never imports them.
-OTHER_LOADERS: dict[str, str] = {"offline": "recbook.offline.policy:load_offline"}
+OTHER_LOADERS: dict[str, str] = {
+    "offline": "recbook.offline.policy:load_offline",
+    "slateq": "recbook.slates.slateq:load_slate_agent",
+}
 
 #: The agent class of each ``algorithm`` a model file can hold.
 AGENTS: dict[str, type[SB3Agent]] = {"dqn": DQNAgent, "ppo": PPOAgent}
@@ -343,8 +346,9 @@ def load_model(path: str | Path, config: EnvConfig | None = None, env: Any = Non
 
 
 def load_agent(path: str | Path, config: EnvConfig | None = None) -> Any:
-    """Load a trained agent (``recbook.load_agent``): a DQN or PPO (see :func:`load_model`), or a policy learned
-    from logs (:class:`recbook.offline.OfflinePolicy`, whose file has no pickles), as the file's metadata says."""
+    """Load a trained agent (``recbook.load_agent``): a DQN or PPO (see :func:`load_model`), a policy learned
+    from logs (:class:`recbook.offline.OfflinePolicy`) or a slate agent (:class:`recbook.slates.slateq.SlateAgent`),
+    whose files have no pickles, as the file's metadata says."""
     algorithm = _algorithm(read_metadata(path))
     if algorithm in OTHER_LOADERS:
         module, name = OTHER_LOADERS[algorithm].split(":")

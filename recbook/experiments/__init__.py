@@ -14,8 +14,12 @@
   models, their VALIDATION sweep and ``data/pg/test_table.csv`` (chapter 8, policy gradients);
 * :mod:`recbook.experiments.click` — ``python -m recbook.experiments.click``: the click setting's two DQNs scored
   on chapter 7's 10,000 TEST users (``data/click/sessions.csv.gz``);
-* :mod:`recbook.experiments.offline` — ``python -m recbook.experiments.offline``: chapter 11's policies learned
-  from logs (``data/models/offline_*.zip``), their off-policy estimates and true values (``data/offline/``).
+* :mod:`recbook.experiments.offline` — ``python -m recbook.experiments.offline``: chapter 12's policies learned
+  from logs (``data/models/offline_*.zip``), their off-policy estimates and true values (``data/offline/``);
+* :mod:`recbook.experiments.slates` — ``python -m recbook.experiments.slates``: chapter 10's slate rules, their
+  VALIDATION-tuned ``kappa`` and the long-term-gap table (``data/slates/table.csv``);
+* :mod:`recbook.experiments.slateq` — ``python -m recbook.experiments.slateq``: SlateQ and the DQN over all slates
+  (``data/models/slateq_*.zip``), their TEST tables and the 1,000-item run (``data/slates/slateq_*.csv``).
 
 ``data/sweeps/`` is written by ``recbook sweep`` (:mod:`recbook.sweeps`); ``data/README.md`` lists every command.
 These modules sit at the top of the package's layers: they use the agents, the evaluation and the sweeps, and

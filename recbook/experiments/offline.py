@@ -1,4 +1,4 @@
-"""Chapter 11's precomputed results: policies learned from logs, their off-policy estimates and their true values.
+"""Chapter 12's precomputed results: policies learned from logs, their off-policy estimates and their true values.
 
 ``python -m recbook.experiments.offline`` writes, under ``data/offline/`` and ``data/models/``:
 

@@ -1,6 +1,6 @@
 """Learning a policy from logs: behaviour cloning, off-policy REINFORCE, fitted Q iteration and CQL.
 
-Chapter 10 evaluates a new policy from an old policy's logs; this package *learns* one from them, without ever
+Chapter 11 evaluates a new policy from an old policy's logs; this package *learns* one from them, without ever
 acting in the simulator — as a production recommender must, since it cannot try hundreds of thousands of actions on
 its users. One entry point::
 

@@ -17,7 +17,7 @@ METHODS: tuple[str, ...] = ("bc", "reinforce", "fqi", "cql")
 class OfflineConfig:
     """What every offline learner reads; a field a method does not use is ignored by that method only.
 
-    The defaults are the ones chapter 11 uses. They were set on VALIDATION users of the leave setting, never on the
+    The defaults are the ones chapter 12 uses. They were set on VALIDATION users of the leave setting, never on the
     TEST users its tables report (see :mod:`recbook.experiments.offline`).
     """
 

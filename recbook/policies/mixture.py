@@ -1,4 +1,4 @@
-"""An epsilon-soft version of any policy: the logging policies of chapter 11 ("From logs to a policy").
+"""An epsilon-soft version of any policy: the logging policies of chapter 12 ("From logs to a policy").
 
 A production logger is usually a greedy rule with some exploration mixed in, so that its logs hold every item at
 every state with a known, non-zero probability. :class:`EpsilonMixture` turns any policy ``mu`` into

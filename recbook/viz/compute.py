@@ -3,7 +3,7 @@
 Nothing here draws. :func:`preference_rank_by_step` re-expresses recommendations as the user's own preference rank,
 :func:`cumulative_regret` and :func:`mean_band` give chapter 4's regret curves, :func:`oracle_counts` how the oracle
 spreads a session over the items (chapter 2), :func:`simulate_session` a policy against the oracle on the same users
-(chapter 12) and :func:`leave_rate_sweep` the % of oracle of each policy along a grid of leave rates (chapter 9).
+(chapter 13) and :func:`leave_rate_sweep` the % of oracle of each policy along a grid of leave rates (chapter 9).
 They live here until the library modules that own these ideas (``recbook.metrics``, ``recbook.evaluation``) take
 them; their numbers are the ones the chapters print.
 """
@@ -163,7 +163,7 @@ def simulate_session(policy: str, config: EnvConfig, n_users: int = 300, seed: i
     The oracle is rolled out rather than valued with :func:`recbook.planning.oracle_return`: the figure needs its
     reward at every step (``oracle_step_reward``), and the closed form sums the same marginals in another order, so
     its totals differ from the rollout's in the last bits (up to ``3e-15`` per user), which would change the
-    printed returns of chapter 12.
+    printed returns of chapter 13.
     """
     check_choice(policy, "policy", sorted(set(POLICIES) - {"oracle"}))
     if not isinstance(config, EnvConfig):

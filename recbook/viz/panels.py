@@ -3,7 +3,7 @@
 Each reads only its arguments (numbers computed by :mod:`recbook.viz.compute` or the simulator) and draws on the
 :class:`~matplotlib.figure.Figure` it is given; :mod:`recbook.viz.widgets` computes the data, calls these once per
 grid value and stores the PNGs. Chapter 1: :func:`draw_alpha_panel`; chapter 2: :func:`draw_decay_panel`;
-chapter 12: :func:`draw_session` (the live dashboard) and :func:`draw_playground_panel` (the static panels).
+chapter 13: :func:`draw_session` (the live dashboard) and :func:`draw_playground_panel` (the static panels).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Chapter 12's playground: the live dashboard (:func:`playground`) and its static twin (:func:`playground_panels`).
+"""Chapter 13's playground: the live dashboard (:func:`playground`) and its static twin (:func:`playground_panels`).
 
 Wiring only: the controls choose a setting, :func:`recbook.viz.compute.simulate_session` runs a policy and the
 oracle on the same users, and :func:`recbook.viz.panels.draw_session` (live) or
@@ -101,7 +101,7 @@ def playground(
     seed: int = 0,
     dpi: int = 80,
 ) -> Playground:
-    """Chapter 12's live dashboard for JupyterLab: move a control, a new batch of users is simulated.
+    """Chapter 13's live dashboard for JupyterLab: move a control, a new batch of users is simulated.
 
     Controls: the policy, the feedback (expected engagement or clicks), the decay model, α (log scale), the
     geometric decay rate, ``n_items`` and ``session_length``. Sliders update when released, so the kernel is not
@@ -172,7 +172,7 @@ def playground_panels(
     start: float | None = None,
     dpi: int = 80,
 ) -> PanelExplorer:
-    """Chapter 12's static playground: every policy against the oracle, one panel per α, switched in the browser.
+    """Chapter 13's static playground: every policy against the oracle, one panel per α, switched in the browser.
 
     Each panel shows, for the α of the slider, the percent of oracle of each policy (left) and the mean reward
     per step of each policy and of the oracle (right), all on the same ``n_users`` users. The numbers behind the
