@@ -84,7 +84,11 @@ def _param(default: Any, help: str, **extra: Any) -> Any:
     return field(default=default, metadata={"help": help, **extra})
 
 
-@dataclass(frozen=True)
+#: The slate fields (:mod:`recbook.choice`), left out of ``repr`` while all keep their defaults.
+_SLATE_FIELDS: tuple[str, ...] = ("slate_size", "choice_model", "no_click_mass", "attention", "leave_no_click")
+
+
+@dataclass(frozen=True, repr=False)
 class EnvConfig:
     """Everything that defines a recommendation environment — the one place each parameter is defined.
 
@@ -211,6 +215,16 @@ class EnvConfig:
     def leave_probability(self, items: NDArray[np.int64]) -> NDArray[np.float64]:
         """``leave_rate * (1 - quality[items])``: the probability that a user leaves after these recommendations."""
         return self.leave_rate * (1.0 - self._quality_vector[items])
+
+    def __repr__(self) -> str:
+        """The fields as keywords; the slate fields only when one differs from its default, so the original
+        setting prints as it did before slates existed."""
+        defaults = {f.name: f.default for f in fields(self) if f.init}
+        shown = [
+            name for name in PARAMETERS
+            if name not in _SLATE_FIELDS or any(getattr(self, n) != defaults[n] for n in _SLATE_FIELDS)
+        ]
+        return f"EnvConfig({', '.join(f'{name}={getattr(self, name)!r}' for name in shown)})"
 
     @property
     def is_slate(self) -> bool:
