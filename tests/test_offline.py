@@ -169,6 +169,30 @@ def test_split_assess_decide(leave_logs: recbook.ope.Logs, leave_config: EnvConf
         offline.decide(table, estimator="wis")
 
 
+def test_select_chooses_the_highest_estimate(leave_logs: recbook.ope.Logs, leave_config: EnvConfig) -> None:
+    learning, rest = offline.split_logs(leave_logs, 0.5, seed=0)
+    choosing, held_out = offline.split_logs(rest, 0.5, seed=1)
+    candidates = {
+        "cql": offline.learn(learning, "cql", seed=0, gradient_steps=50, batch_size=64),
+        "random": Random(leave_config, seed=0),
+        "logger": EpsilonMixture(BayesGreedy(leave_config), 0.3, seed=0),
+    }
+    table = offline.select(candidates, choosing, seed=0)
+    assert list(table["candidate"]) == list(candidates)
+    assert table["chosen"].sum() == 1
+    assert table.loc[table["chosen"], "value"].item() == table["value"].max()
+    for label, policy in candidates.items():
+        expected = estimate(choosing, policy, offline.SELECTION_ESTIMATOR, seed=0).value
+        assert np.isclose(table.set_index("candidate").loc[label, "value"], expected)
+    # The same table from the same logs; another estimator is another table.
+    assert table.equals(offline.select(candidates, choosing, seed=0))
+    assert not np.allclose(offline.select(candidates, choosing, "pdis", seed=0)["value"], table["value"])
+    with pytest.raises(ValueError, match="candidates"):
+        offline.select({}, choosing)
+    with pytest.raises(ValueError, match="logs"):
+        offline.select(candidates, learning.to_frame())
+
+
 def test_epsilon_mixture_probabilities_match_its_draws() -> None:
     config = EnvConfig(n_items=4, session_length=5, leave_rate=0.3, item_quality=QUALITY)
     logger = EpsilonMixture(BayesGreedy(config), 0.4, seed=0)
@@ -251,6 +275,37 @@ def test_the_experiment_script_runs_end_to_end(tmp_path, monkeypatch) -> None:
     assert recbook.load_agent(models / "offline_leave_cql_seed0.zip").method == "cql"
 
 
+def test_the_select_part_runs_end_to_end(tmp_path, monkeypatch) -> None:
+    import functools
+    import shutil
+
+    import recbook.experiments.offline as experiment
+    from recbook.paths import data_path
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for k in (0, 1):
+        shutil.copy(data_path("models", f"leave_posterior_seed{k}.zip"), models)
+    for name, value in {"N_SESSIONS": 60, "N_HELD_OUT": 40, "N_SELECT": 50, "N_TEST_USERS": 100,
+                        "SEEDS": (0, 1)}.items():
+        monkeypatch.setattr(experiment, name, value)
+    monkeypatch.setattr(experiment, "learn", functools.partial(offline.learn, gradient_steps=5, batch_size=16))
+    out = tmp_path / "out"
+    assert experiment.main(["--output", str(out), "--models", str(models), "--only", "select",
+                            "--workers", "1"]) == 0
+    runs = pd.read_csv(out / "runs_select.csv")
+    assert len(runs) == 2 * len(experiment.SELECT_METHODS) * experiment.N_CANDIDATE_SEEDS
+    assert (runs.groupby("seed")["chosen"].sum() == 1).all()
+    for _, group in runs.groupby("seed"):
+        column = f"select_{offline.SELECTION_ESTIMATOR}_value"
+        assert group.loc[group["chosen"], column].item() == group[column].max()
+    assert set(runs["learner_seed"]) == {0, 1, 2, 3}
+    assert (runs["n_sessions"] == 60).all()
+    table = pd.read_csv(out / "select_table.csv").set_index("policy")
+    labels = [f"{m}_seed{k}_learner{j}" for m, k, j in zip(runs["method"], runs["seed"], runs["learner_seed"])]
+    assert np.allclose(table.loc[labels, "expected_return"], runs["true_value"])
+
+
 def test_committed_runs_agree_with_their_tables() -> None:
     from recbook.paths import data_path
 
@@ -263,3 +318,16 @@ def test_committed_runs_agree_with_their_tables() -> None:
         assert (covers == runs["dr_covers"]).all()
         assert (runs["deploy"] == (runs["dr_ci_low"] > runs["logger_value"])).all()
         assert (runs["train_cpu_s"] <= 600).all()
+    runs = pd.read_csv(data_path("offline", "runs_select.csv"))
+    table = pd.read_csv(data_path("offline", "select_table.csv")).set_index("policy")
+    labels = [f"{m}_seed{k}_learner{j}" for m, k, j in zip(runs["method"], runs["seed"], runs["learner_seed"])]
+    assert np.allclose(table.loc[labels, "expected_return"], runs["true_value"])
+    for _, group in runs.groupby("seed"):
+        column = f"select_{offline.SELECTION_ESTIMATOR}_value"
+        assert group.loc[group["chosen"], column].item() == group[column].max()
+        # Every candidate of one seed's logs, learned within the budget of one learner: 10 CPU-minutes.
+        assert group["train_cpu_s"].sum() <= 600
+    # The candidates whose learner seed is their log seed are the leave part's policies.
+    leave = pd.read_csv(data_path("offline", "runs_leave.csv")).set_index(["method", "seed"])
+    same = runs[runs["learner_seed"] == runs["seed"]].set_index(["method", "seed"])
+    assert np.allclose(leave.loc[same.index, "true_value"], same["true_value"])

@@ -4,8 +4,9 @@
 
 * ``runs_leave.csv`` and ``runs_original.csv`` — one row per learned policy: the setting (``leave`` or
   ``original``), ``method``, ``seed``, the number of logged sessions it learned from (``n_sessions``), the
-  logger's ``epsilon``, the transitions, the learning CPU time; its DR and PDIS estimates with their 95 % intervals from :data:`N_HELD_OUT` held-out sessions
-  of the same logger (:func:`recbook.offline.assess`), the logger's held-out value and the deployment decision
+  logger's ``epsilon``, the transitions, the learning CPU time; its DR and PDIS estimates with their 95 %
+  intervals from :data:`N_HELD_OUT` held-out sessions of the same logger (:func:`recbook.offline.assess`), the
+  logger's held-out value and the deployment decision
   (:func:`recbook.offline.decide`); and its true value on :data:`N_TEST_USERS` TEST users (exits in expectation):
   ``true_value``, ``pct_oracle`` with its interval, and whether each interval covers the true value;
 * ``leave_table.csv`` — the leave setting's 20,000-session policies (every method and seed) next to the logger,
@@ -20,14 +21,28 @@ Each seed ``k`` logs its own sessions (TRAIN users of seed ``k``), splits them w
 ``k``: the seeds vary the logs as well as the learner. ``--only leave|original|sessions|epsilon`` (repeatable)
 restricts the work; ``sessions`` and ``epsilon`` write ``runs_sessions.csv`` and ``runs_epsilon.csv`` (the
 runs of :data:`VARIED_METHODS` with fewer sessions, or another epsilon, in ``runs_leave.csv``'s columns), and
-``alpha`` writes ``cql_alpha.csv`` (:func:`alpha_sweep`). About 3 CPU-minutes per learned policy: 35 for
-``leave``, 35 for ``original``, 25 for ``sessions``, 12 each for ``epsilon`` and ``alpha``.
+``alpha`` writes ``cql_alpha.csv`` (:func:`alpha_sweep`).
+
+``select`` is the workflow with a choice among candidates (:func:`recbook.offline.select`): on each seed's
+learning logs it learns every method of :data:`SELECT_METHODS` with the learner seeds :func:`candidate_seeds`,
+estimates each on :data:`N_SELECT` further sessions of the same logger with VALIDATION users (:func:`selection_logs`,
+a third part of the logs) with every estimator of :data:`SELECT_ESTIMATORS`, chooses by
+:data:`recbook.offline.workflow.SELECTION_ESTIMATOR`, and assesses every candidate on the held-out logs. It writes
+``runs_select.csv`` (one row per candidate, ``runs_leave.csv``'s columns plus ``learner_seed`` and, for each
+selection estimator ``e``, ``select_e_value``, ``select_e_ci_low``, ``select_e_ci_high`` and ``chosen_e``; ``chosen``
+is the default estimator's choice), ``select_table.csv`` (the candidates next to ``leave_table.csv``'s references
+on the same TEST users) and ``models/offline_leave_{method}_seed{k}_learner{j}.zip``. A candidate whose learner
+seed is its log seed is the ``leave`` part's policy: it is loaded from ``--models`` when there (the same seeds give
+the same policy). About 3 CPU-minutes per learned policy: 35 for
+``leave``, 35 for ``original``, 25 for ``sessions``, 12 each for ``epsilon`` and ``alpha``, 25 for ``select``
+(14 with the ``leave`` part's models).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,14 +54,16 @@ from recbook.agents.agent import load_agent
 from recbook.agents.config import RunConfig
 from recbook.config import EnvConfig
 from recbook.evaluation import compare
-from recbook.offline import METHODS, assess, decide, learn, split_logs
+from recbook.offline import METHODS, SELECTION_ESTIMATOR, assess, decide, learn, select, split_logs
 from recbook.offline.policy import OfflinePolicy
 from recbook.ope.logs import Logs, collect
 from recbook.paths import DATA_DIR
 from recbook.policies import BayesGreedy, EpsilonMixture, Random
 
-__all__ = ["ALPHAS", "EPSILON", "EPSILONS", "N_HELD_OUT", "N_SESSIONS", "N_TEST_USERS", "SEEDS", "SESSION_COUNTS",
-           "VARIED_METHODS", "alpha_sweep", "logged", "logger", "main", "run", "setting_config", "with_truth"]
+__all__ = ["ALPHAS", "EPSILON", "EPSILONS", "N_CANDIDATE_SEEDS", "N_HELD_OUT", "N_SELECT", "N_SESSIONS",
+           "N_TEST_USERS", "SEEDS", "SELECT_ESTIMATORS", "SELECT_METHODS", "SESSION_COUNTS", "VARIED_METHODS",
+           "alpha_sweep", "candidate_seeds", "logged", "logger", "main", "run", "select_part", "selection_logs",
+           "setting_config", "with_truth"]
 
 #: Logged sessions a policy learns from.
 N_SESSIONS = 20_000
@@ -70,6 +87,14 @@ VARIED_METHODS: tuple[str, ...] = ("reinforce", "cql")
 ALPHAS: tuple[float, ...] = (0.01, 0.03, 0.1, 1.0)
 #: VALIDATION users of the ``alpha`` experiment.
 N_VALIDATION_USERS = 4_000
+#: Sessions of the ``select`` experiment's third part (the same logger, VALIDATION users), which chooses.
+N_SELECT = 10_000
+#: The learners of the ``select`` experiment's candidates (learner seeds: :func:`candidate_seeds`).
+SELECT_METHODS: tuple[str, ...] = ("reinforce", "cql")
+#: Learner seeds per method and log seed in the ``select`` experiment.
+N_CANDIDATE_SEEDS = 2
+#: The estimators every candidate is estimated with on the selection logs (the first is the one that chooses).
+SELECT_ESTIMATORS: tuple[str, ...] = (SELECTION_ESTIMATOR, "dr", "pdis")
 #: The preset of each setting's environment.
 PRESETS = {"leave": "leave", "original": "item_shared"}
 
@@ -93,11 +118,30 @@ def logged(setting: str, n_sessions: int, seed: int, epsilon: float = EPSILON) -
     return split_logs(logs, n_sessions / (n_sessions + N_HELD_OUT), seed)
 
 
+def selection_logs(seed: int, epsilon: float = EPSILON) -> Logs:
+    """The ``select`` experiment's third part: :data:`N_SELECT` sessions of the leave setting's logger (seed
+    ``seed``) with VALIDATION users, so they share no user with the learning and held-out logs."""
+    config = setting_config("leave")
+    return collect(config, logger("leave", config, epsilon, seed), N_SELECT, seed, seeds.VALIDATION)
+
+
+def candidate_seeds(seed: int) -> tuple[int, ...]:
+    """The learner seeds of log seed ``seed``'s candidates: ``seed + j * len(SEEDS)``, so the first is the ``leave``
+    part's learner and no two log seeds share one."""
+    return tuple(seed + j * len(SEEDS) for j in range(N_CANDIDATE_SEEDS))
+
+
 def run(setting: str, method: str, seed: int, n_sessions: int = N_SESSIONS,
-        epsilon: float = EPSILON) -> tuple[OfflinePolicy, dict[str, Any]]:
-    """Learn one policy and estimate it on the held-out logs: the policy and its row (without the true value)."""
+        epsilon: float = EPSILON, learner_seed: int | None = None,
+        trained: OfflinePolicy | None = None) -> tuple[OfflinePolicy, dict[str, Any]]:
+    """Learn one policy and estimate it on the held-out logs: the policy and its row (without the true value).
+
+    The logs come from ``seed``; the learner's weights and minibatches from ``learner_seed`` (default ``seed``).
+    ``trained``, if given, is that policy already learned (it is assessed, not learned again).
+    """
     learning, held_out = logged(setting, n_sessions, seed, epsilon)
-    policy = learn(learning, method, seed=seed)
+    learner_seed = seed if learner_seed is None else learner_seed
+    policy = trained if trained is not None else learn(learning, method, seed=learner_seed)
     start = time.perf_counter()
     assessment = assess(policy, held_out, seed=seed).set_index("estimator")
     row: dict[str, Any] = {"setting": setting, "method": method, "seed": seed, "n_sessions": n_sessions,
@@ -110,6 +154,73 @@ def run(setting: str, method: str, seed: int, n_sessions: int = N_SESSIONS,
     row["assess_s"] = time.perf_counter() - start
     print(setting, method, seed, n_sessions, epsilon, {k: row[k] for k in ("dr_value", "train_cpu_s")}, flush=True)
     return policy, row
+
+
+def _candidate(job: tuple[str, int, int, str | None]) -> tuple[OfflinePolicy, dict[str, Any]]:
+    """One ``select`` candidate ``(method, seed, learner_seed, saved)``: :func:`run`, loading ``saved`` if given."""
+    method, seed, learner_seed, saved = job
+    trained = load_agent(saved) if saved is not None else None
+    policy, row = run("leave", method, seed, N_SESSIONS, learner_seed=learner_seed, trained=trained)
+    row["learner_seed"] = learner_seed
+    return policy, row
+
+
+def _choice(job: tuple[int, str, dict[str, OfflinePolicy]]) -> pd.DataFrame:
+    """:func:`recbook.offline.select` of one seed's candidates with one estimator, on that seed's selection logs."""
+    seed, estimator, candidates = job
+    return select(candidates, selection_logs(seed), estimator, seed=seed).assign(estimator=estimator)
+
+
+def _map(function: Any, jobs: list, workers: int) -> list:
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(function, jobs))
+    return [function(job) for job in jobs]
+
+
+def leave_references(config: EnvConfig, models: Path) -> tuple[dict[str, Any], list[str]]:
+    """The leave setting's references (scored with its learned policies) and the ones paired differences use."""
+    extra: dict[str, Any] = {
+        "logger": logger("leave", config, EPSILON, seed=0),
+        "bayes-greedy": "bayes-greedy",
+        "bayes-greedy-quality": BayesGreedy(config, tie_break="quality"),
+        "bayes-index": "bayes-index",
+        **{f"dqn_seed{k}": load_agent(models / f"leave_posterior_seed{k}.zip") for k in SEEDS},
+        "oracle": "oracle",
+    }
+    return extra, ["bayes-index", "bayes-greedy-quality", "logger", *(f"dqn_seed{k}" for k in SEEDS)]
+
+
+def select_part(models: Path, workers: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``select`` experiment (see the module docstring): ``(runs_select, select_table)``."""
+    config = setting_config("leave")
+    jobs = []
+    for seed in SEEDS:
+        for method in SELECT_METHODS:
+            for learner_seed in candidate_seeds(seed):
+                saved = models / f"offline_leave_{method}_seed{seed}.zip"
+                use = str(saved) if learner_seed == seed and saved.exists() else None
+                jobs.append((method, seed, learner_seed, use))
+    results = _map(_candidate, jobs, workers)
+    rows, policies = [], {}
+    for (method, seed, learner_seed, saved), (policy, row) in zip(jobs, results, strict=True):
+        label = f"{method}_seed{seed}_learner{learner_seed}"
+        policies[label] = policy
+        rows.append(row)
+        if saved is None:
+            policy.save(models / f"offline_leave_{label}.zip")
+    choices = [(seed, estimator, {label: policy for (label, policy), row in zip(policies.items(), rows, strict=True)
+                                  if row["seed"] == seed})
+               for seed in SEEDS for estimator in SELECT_ESTIMATORS]
+    tables = pd.concat(_map(_choice, choices, workers)).set_index(["estimator", "candidate"])
+    for label, row in zip(policies, rows, strict=True):
+        for estimator in SELECT_ESTIMATORS:
+            for column in ("value", "ci_low", "ci_high", "chosen"):
+                name = f"chosen_{estimator}" if column == "chosen" else f"select_{estimator}_{column}"
+                row[name] = tables.loc[(estimator, label), column]
+        row["chosen"] = bool(row[f"chosen_{SELECTION_ESTIMATOR}"])
+    extra, references = leave_references(config, models)
+    return with_truth(rows, policies, config, extra, references)
 
 
 def with_truth(rows: list[dict[str, Any]], policies: dict[str, OfflinePolicy], config: EnvConfig,
@@ -149,13 +260,22 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--output", type=Path, default=DATA_DIR / "offline")
     parser.add_argument("--models", type=Path, default=DATA_DIR / "models")
-    parser.add_argument("--only", action="append", choices=("leave", "original", "sessions", "epsilon", "alpha"))
+    parser.add_argument("--only", action="append",
+                        choices=("leave", "original", "sessions", "epsilon", "alpha", "select"))
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes of the select part (default 2; 1 runs in this process)")
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
-    todo = args.only or ["leave", "original", "sessions", "epsilon", "alpha"]
+    todo = args.only or ["leave", "original", "sessions", "epsilon", "alpha", "select"]
     for part in todo:
         if part == "alpha":
             alpha_sweep().to_csv(args.output / "cql_alpha.csv", index=False)
+            continue
+        if part == "select":
+            runs, table = select_part(args.models, args.workers)
+            runs.to_csv(args.output / "runs_select.csv", index=False)
+            table.to_csv(args.output / "select_table.csv", index=False)
+            print(runs.to_string(index=False), flush=True)
             continue
         setting = "original" if part == "original" else "leave"
         config = setting_config(setting)
@@ -175,16 +295,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             if part in ("leave", "original"):
                 policy.save(args.models / f"offline_{setting}_{label}.zip")
+        extra: dict[str, Any]
         if part == "leave":
-            extra: dict[str, Any] = {
-                "logger": logger(setting, config, EPSILON, seed=0),
-                "bayes-greedy": "bayes-greedy",
-                "bayes-greedy-quality": BayesGreedy(config, tie_break="quality"),
-                "bayes-index": "bayes-index",
-                **{f"dqn_seed{k}": load_agent(args.models / f"leave_posterior_seed{k}.zip") for k in SEEDS},
-                "oracle": "oracle",
-            }
-            references = ["bayes-index", "bayes-greedy-quality", "logger", *(f"dqn_seed{k}" for k in SEEDS)]
+            extra, references = leave_references(config, args.models)
         elif part == "original":
             extra = {"logger": logger(setting, config, seed=0), "bayes-greedy": "bayes-greedy", "oracle": "oracle"}
             references = ["bayes-greedy", "logger"]

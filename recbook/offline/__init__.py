@@ -9,7 +9,8 @@ its users. One entry point::
 returns an :class:`~recbook.offline.policy.OfflinePolicy` with ``predict`` and ``action_probabilities``, so
 :func:`recbook.evaluation.compare` scores it in the simulator and :func:`recbook.ope.estimate` estimates it from
 logs; ``policy.save(path)`` and ``recbook.load_agent(path)`` round-trip it. The deployment workflow (split, learn,
-estimate, decide) is :mod:`~recbook.offline.workflow`; the learners are in :mod:`~recbook.offline.learners`, their
+choose among candidates, estimate, decide) is :mod:`~recbook.offline.workflow`; the learners are in
+:mod:`~recbook.offline.learners`, their
 hyperparameters in :class:`~recbook.offline.config.OfflineConfig`, the network in :mod:`~recbook.offline.policy`,
 the logged transitions in :mod:`~recbook.offline.transitions`, and a contextual policy learned from the Open Bandit
 Dataset's real logs in :mod:`~recbook.offline.contextual`.
@@ -34,12 +35,13 @@ from recbook.offline.config import METHODS, OfflineConfig
 from recbook.offline.learners import fit
 from recbook.offline.policy import ItemScorer, OfflinePolicy, load_offline
 from recbook.offline.transitions import Transitions, transitions
-from recbook.offline.workflow import DECISION_ESTIMATOR, assess, decide, split_logs
+from recbook.offline.workflow import DECISION_ESTIMATOR, SELECTION_ESTIMATOR, assess, decide, select, split_logs
 from recbook.ope.logs import Logs
 
 __all__ = [
     "DECISION_ESTIMATOR",
     "METHODS",
+    "SELECTION_ESTIMATOR",
     "ItemScorer",
     "OfflineConfig",
     "OfflinePolicy",
@@ -48,6 +50,7 @@ __all__ = [
     "decide",
     "learn",
     "load_offline",
+    "select",
     "split_logs",
     "transitions",
 ]
