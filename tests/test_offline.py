@@ -306,6 +306,34 @@ def test_the_select_part_runs_end_to_end(tmp_path, monkeypatch) -> None:
     assert np.allclose(table.loc[labels, "expected_return"], runs["true_value"])
 
 
+def test_the_steps_part_runs_end_to_end(tmp_path, monkeypatch) -> None:
+    import functools
+    import shutil
+
+    import recbook.experiments.offline as experiment
+    from recbook.paths import data_path
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for method in experiment.VARIED_METHODS:
+        shutil.copy(data_path("models", f"offline_leave_{method}_seed0.zip"), models)
+    for name, value in {"N_SESSIONS": 60, "N_VALIDATION_USERS": 100, "SEEDS": (0,), "STEP_COUNTS": (3, 6)}.items():
+        monkeypatch.setattr(experiment, name, value)
+    monkeypatch.setattr(experiment, "learn", functools.partial(offline.learn, batch_size=16))
+    out = tmp_path / "out"
+    assert experiment.main(["--output", str(out), "--models", str(models), "--only", "steps",
+                            "--workers", "1"]) == 0
+    steps = pd.read_csv(out / "steps.csv")
+    full = offline.OfflineConfig().gradient_steps
+    assert sorted(steps["gradient_steps"].unique()) == [3, 6, full]
+    assert len(steps) == len(experiment.VARIED_METHODS) * 3
+    assert steps["pct_oracle"].between(0, 100).all()
+    assert (steps["pct_oracle_ci_low"] <= steps["pct_oracle"]).all()
+    # mean_q only for the Q-learner.
+    assert steps.loc[steps["method"] == "cql", "mean_q_last"].notna().all()
+    assert steps.loc[steps["method"] == "reinforce", "mean_q_last"].isna().all()
+
+
 def test_committed_runs_agree_with_their_tables() -> None:
     from recbook.paths import data_path
 
@@ -327,6 +355,13 @@ def test_committed_runs_agree_with_their_tables() -> None:
         assert group.loc[group["chosen"], column].item() == group[column].max()
         # Every candidate of one seed's logs, learned within the budget of one learner: 10 CPU-minutes.
         assert group["train_cpu_s"].sum() <= 600
+    steps = pd.read_csv(data_path("offline", "steps.csv"))
+    assert (steps.groupby(["method", "seed"]).size() == 4).all()
+    assert (steps["learn_cpu_s"] <= 600).all()
+    # Its full-length rows are the leave part's policies (they recorded the same learning time).
+    full = steps[steps["gradient_steps"] == offline.OfflineConfig().gradient_steps].set_index(["method", "seed"])
+    leave_runs = pd.read_csv(data_path("offline", "runs_leave.csv")).set_index(["method", "seed"])
+    assert np.allclose(full["learn_cpu_s"], leave_runs.loc[full.index, "train_cpu_s"])
     # The candidates whose learner seed is their log seed are the leave part's policies.
     leave = pd.read_csv(data_path("offline", "runs_leave.csv")).set_index(["method", "seed"])
     same = runs[runs["learner_seed"] == runs["seed"]].set_index(["method", "seed"])

@@ -18,10 +18,10 @@
 * ``models/offline_{setting}_{method}_seed{k}.zip`` — the 20,000-session policies (``recbook.load_agent``).
 
 Each seed ``k`` logs its own sessions (TRAIN users of seed ``k``), splits them with seed ``k`` and learns with seed
-``k``: the seeds vary the logs as well as the learner. ``--only leave|original|sessions|epsilon`` (repeatable)
-restricts the work; ``sessions`` and ``epsilon`` write ``runs_sessions.csv`` and ``runs_epsilon.csv`` (the
-runs of :data:`VARIED_METHODS` with fewer sessions, or another epsilon, in ``runs_leave.csv``'s columns), and
-``alpha`` writes ``cql_alpha.csv`` (:func:`alpha_sweep`).
+``k``: the seeds vary the logs as well as the learner. ``--only`` (repeatable: ``leave``, ``original``,
+``sessions``, ``epsilon``, ``alpha``, ``select``, ``steps``) restricts the work; ``sessions`` and ``epsilon``
+write ``runs_sessions.csv`` and ``runs_epsilon.csv`` (the runs of :data:`VARIED_METHODS` with fewer sessions, or
+another epsilon, in ``runs_leave.csv``'s columns), and ``alpha`` writes ``cql_alpha.csv`` (:func:`alpha_sweep`).
 
 ``select`` is the workflow with a choice among candidates (:func:`recbook.offline.select`): on each seed's
 learning logs it learns every method of :data:`SELECT_METHODS` with the learner seeds :func:`candidate_seeds`,
@@ -33,9 +33,13 @@ selection estimator ``e``, ``select_e_value``, ``select_e_ci_low``, ``select_e_c
 is the default estimator's choice), ``select_table.csv`` (the candidates next to ``leave_table.csv``'s references
 on the same TEST users) and ``models/offline_leave_{method}_seed{k}_learner{j}.zip``. A candidate whose learner
 seed is its log seed is the ``leave`` part's policy: it is loaded from ``--models`` when there (the same seeds give
-the same policy). About 3 CPU-minutes per learned policy: 35 for
-``leave``, 35 for ``original``, 25 for ``sessions``, 12 each for ``epsilon`` and ``alpha``, 25 for ``select``
-(14 with the ``leave`` part's models).
+the same policy).
+
+``steps`` writes ``steps.csv`` (:func:`steps_sweep`): REINFORCE and CQL on every seed's logs with fewer gradient
+steps, each scored on VALIDATION users next to the ``leave`` part's policy (a diagnosis of the weak seeds).
+
+About 3 CPU-minutes per learned policy: 35 for ``leave``, 35 for ``original``, 25 for ``sessions``, 12 each for
+``epsilon`` and ``alpha``, 25 for ``select`` (14 with the ``leave`` part's models), 13 for ``steps``.
 """
 
 from __future__ import annotations
@@ -54,16 +58,16 @@ from recbook.agents.agent import load_agent
 from recbook.agents.config import RunConfig
 from recbook.config import EnvConfig
 from recbook.evaluation import compare
-from recbook.offline import METHODS, SELECTION_ESTIMATOR, assess, decide, learn, select, split_logs
+from recbook.offline import METHODS, SELECTION_ESTIMATOR, OfflineConfig, assess, decide, learn, select, split_logs
 from recbook.offline.policy import OfflinePolicy
 from recbook.ope.logs import Logs, collect
 from recbook.paths import DATA_DIR
 from recbook.policies import BayesGreedy, EpsilonMixture, Random
 
 __all__ = ["ALPHAS", "EPSILON", "EPSILONS", "N_CANDIDATE_SEEDS", "N_HELD_OUT", "N_SELECT", "N_SESSIONS",
-           "N_TEST_USERS", "SEEDS", "SELECT_ESTIMATORS", "SELECT_METHODS", "SESSION_COUNTS", "VARIED_METHODS",
-           "alpha_sweep", "candidate_seeds", "logged", "logger", "main", "run", "select_part", "selection_logs",
-           "setting_config", "with_truth"]
+           "N_TEST_USERS", "N_VALIDATION_USERS", "SEEDS", "SELECT_ESTIMATORS", "SELECT_METHODS", "SESSION_COUNTS",
+           "STEP_COUNTS", "VARIED_METHODS", "alpha_sweep", "candidate_seeds", "logged", "logger", "main", "run",
+           "select_part", "selection_logs", "setting_config", "steps_sweep", "with_truth"]
 
 #: Logged sessions a policy learns from.
 N_SESSIONS = 20_000
@@ -85,8 +89,11 @@ EPSILON_SEEDS: tuple[int, ...] = (0,)
 VARIED_METHODS: tuple[str, ...] = ("reinforce", "cql")
 #: The conservative penalties of the ``alpha`` experiment (CQL, seed 0, scored on VALIDATION users).
 ALPHAS: tuple[float, ...] = (0.01, 0.03, 0.1, 1.0)
-#: VALIDATION users of the ``alpha`` experiment.
+#: VALIDATION users of the ``alpha`` and ``steps`` experiments.
 N_VALIDATION_USERS = 4_000
+#: The shorter learning runs of the ``steps`` experiment (the ``leave`` part's policies took
+#: ``OfflineConfig().gradient_steps``).
+STEP_COUNTS: tuple[int, ...] = (2_500, 5_000, 10_000)
 #: Sessions of the ``select`` experiment's third part (the same logger, VALIDATION users), which chooses.
 N_SELECT = 10_000
 #: The learners of the ``select`` experiment's candidates (learner seeds: :func:`candidate_seeds`).
@@ -255,19 +262,50 @@ def alpha_sweep(seed: int = 0) -> pd.DataFrame:
     return rows
 
 
+def _steps_job(job: tuple[str, int, int, str]) -> dict[str, Any]:
+    method, seed, steps, models = job
+    if steps == OfflineConfig().gradient_steps:
+        policy = load_agent(Path(models) / f"offline_leave_{method}_seed{seed}.zip")
+    else:
+        learning, _ = logged("leave", N_SESSIONS, seed)
+        policy = learn(learning, method, seed=seed, gradient_steps=steps)
+    # Learning CPU seconds, as the policy recorded them (also for a loaded policy).
+    learn_s = float(policy.history["train_time_s"].iloc[-1])
+    table = compare({"policy": policy, "oracle": "oracle"}, setting_config("leave"), n_users=N_VALIDATION_USERS,
+                    seed=seed, stream=seeds.VALIDATION, n_resamples=1000)
+    row = table.loc["policy", ["pct_oracle", "pct_oracle_ci_low", "pct_oracle_ci_high"]]
+    mean_q = policy.history["mean_q"].iloc[-1] if "mean_q" in policy.history else float("nan")
+    return {"method": method, "seed": seed, "gradient_steps": steps, **row.to_dict(),
+            "mean_q_last": float(mean_q), "learn_cpu_s": learn_s}
+
+
+def steps_sweep(models: Path, workers: int = 2) -> pd.DataFrame:
+    """How the leave setting's REINFORCE and CQL policies depend on the length of learning: every method of
+    :data:`VARIED_METHODS` on the logs of every seed, with each of :data:`STEP_COUNTS` gradient steps and the
+    ``leave`` part's ``OfflineConfig().gradient_steps`` (loaded from ``models``), scored on
+    :data:`N_VALIDATION_USERS` VALIDATION users of the same seed. A shorter run is its own run (its learning rate
+    decays over its own steps), not the long run stopped early. A diagnosis: nothing in chapter 12 is chosen by it."""
+    counts = (*STEP_COUNTS, OfflineConfig().gradient_steps)
+    jobs = [(m, k, n, str(models)) for m in VARIED_METHODS for k in SEEDS for n in counts]
+    return pd.DataFrame(_map(_steps_job, jobs, workers))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recbook.experiments.offline",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--output", type=Path, default=DATA_DIR / "offline")
     parser.add_argument("--models", type=Path, default=DATA_DIR / "models")
     parser.add_argument("--only", action="append",
-                        choices=("leave", "original", "sessions", "epsilon", "alpha", "select"))
+                        choices=("leave", "original", "sessions", "epsilon", "alpha", "select", "steps"))
     parser.add_argument("--workers", type=int, default=2,
-                        help="processes of the select part (default 2; 1 runs in this process)")
+                        help="processes of the select and steps parts (default 2; 1 runs in this process)")
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
-    todo = args.only or ["leave", "original", "sessions", "epsilon", "alpha", "select"]
+    todo = args.only or ["leave", "original", "sessions", "epsilon", "alpha", "select", "steps"]
     for part in todo:
+        if part == "steps":
+            steps_sweep(args.models, args.workers).to_csv(args.output / "steps.csv", index=False)
+            continue
         if part == "alpha":
             alpha_sweep().to_csv(args.output / "cql_alpha.csv", index=False)
             continue
