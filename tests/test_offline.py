@@ -334,6 +334,53 @@ def test_the_steps_part_runs_end_to_end(tmp_path, monkeypatch) -> None:
     assert steps.loc[steps["method"] == "reinforce", "mean_q_last"].isna().all()
 
 
+def test_the_length_part_learns_with_the_length_validation_chose(tmp_path, monkeypatch) -> None:
+    import shutil
+
+    import recbook.experiments.offline as experiment
+    from recbook.paths import data_path
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(data_path("models", "leave_posterior_seed0.zip"), models)
+    for name, value in {"N_SESSIONS": 60, "N_HELD_OUT": 40, "N_TEST_USERS": 100, "SEEDS": (0,)}.items():
+        monkeypatch.setattr(experiment, name, value)
+    out = tmp_path / "out"
+    out.mkdir()
+    # A steps table where REINFORCE is best at 3 steps on average over the seeds and CQL at 6 (not on seed 1 alone).
+    pd.DataFrame({"method": ["reinforce"] * 4 + ["cql"] * 4, "seed": [0, 0, 1, 1] * 2,
+                  "gradient_steps": [3, 6] * 4, "pct_oracle": [70, 60, 70, 75, 60, 70, 75, 70]}
+                 ).to_csv(out / "steps.csv", index=False)
+    assert experiment.chosen_lengths(pd.read_csv(out / "steps.csv")) == {"reinforce": 3, "cql": 6}
+    learned = []
+
+    def learn(logs, method, **options):
+        learned.append((method, options["gradient_steps"]))
+        return offline.learn(logs, method, batch_size=16, **options)
+
+    monkeypatch.setattr(experiment, "learn", learn)
+    assert experiment.main(["--output", str(out), "--models", str(models), "--only", "length",
+                            "--workers", "1"]) == 0
+    assert sorted(learned) == [("cql", 6), ("reinforce", 3)]
+    runs = pd.read_csv(out / "runs_length.csv")
+    assert sorted(zip(runs["method"], runs["gradient_steps"], strict=True)) == [("cql", 6), ("reinforce", 3)]
+    table = pd.read_csv(out / "length_table.csv").set_index("policy")
+    assert {"dqn_seed0", "bayes-index", "oracle"} <= set(table.index)
+    assert np.allclose(table.loc[["reinforce_steps3_seed0", "cql_steps6_seed0"], "expected_return"],
+                       runs["true_value"])
+    assert (models / "offline_leave_cql_steps6_seed0.zip").exists()
+
+
+def test_run_refuses_options_for_a_trained_policy() -> None:
+    import recbook.experiments.offline as experiment
+
+    from recbook.paths import data_path
+
+    policy = recbook.load_agent(data_path("models", "offline_leave_cql_seed0.zip"))
+    with pytest.raises(ValueError, match="gradient_steps"):
+        experiment.run("leave", "cql", 0, trained=policy, gradient_steps=10)
+
+
 def test_committed_runs_agree_with_their_tables() -> None:
     from recbook.paths import data_path
 
@@ -362,6 +409,13 @@ def test_committed_runs_agree_with_their_tables() -> None:
     full = steps[steps["gradient_steps"] == offline.OfflineConfig().gradient_steps].set_index(["method", "seed"])
     leave_runs = pd.read_csv(data_path("offline", "runs_leave.csv")).set_index(["method", "seed"])
     assert np.allclose(full["learn_cpu_s"], leave_runs.loc[full.index, "train_cpu_s"])
+    # The length part learned with the lengths the steps part's VALIDATION users chose, within the budget.
+    import recbook.experiments.offline as experiment
+
+    length = pd.read_csv(data_path("offline", "runs_length.csv"))
+    chosen = experiment.chosen_lengths(steps)
+    assert (length["gradient_steps"] == length["method"].map(chosen)).all()
+    assert (length["train_cpu_s"] <= 600).all()
     # The candidates whose learner seed is their log seed are the leave part's policies.
     leave = pd.read_csv(data_path("offline", "runs_leave.csv")).set_index(["method", "seed"])
     same = runs[runs["learner_seed"] == runs["seed"]].set_index(["method", "seed"])

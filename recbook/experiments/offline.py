@@ -37,9 +37,12 @@ the same policy).
 
 ``steps`` writes ``steps.csv`` (:func:`steps_sweep`): REINFORCE and CQL on every seed's logs with fewer gradient
 steps, each scored on VALIDATION users next to the ``leave`` part's policy (a diagnosis of the weak seeds).
+``length`` (after ``steps``) learns each method again with the length those VALIDATION users choose
+(:func:`chosen_lengths`) and writes ``runs_length.csv`` and ``length_table.csv`` (:func:`length_part`).
 
 About 3 CPU-minutes per learned policy: 35 for ``leave``, 35 for ``original``, 25 for ``sessions``, 12 each for
-``epsilon`` and ``alpha``, 25 for ``select`` (14 with the ``leave`` part's models), 13 for ``steps``.
+``epsilon`` and ``alpha``, 25 for ``select`` (14 with the ``leave`` part's models), 13 for ``steps``, 10 for
+``length``.
 """
 
 from __future__ import annotations
@@ -66,8 +69,9 @@ from recbook.policies import BayesGreedy, EpsilonMixture, Random
 
 __all__ = ["ALPHAS", "EPSILON", "EPSILONS", "N_CANDIDATE_SEEDS", "N_HELD_OUT", "N_SELECT", "N_SESSIONS",
            "N_TEST_USERS", "N_VALIDATION_USERS", "SEEDS", "SELECT_ESTIMATORS", "SELECT_METHODS", "SESSION_COUNTS",
-           "STEP_COUNTS", "VARIED_METHODS", "alpha_sweep", "candidate_seeds", "logged", "logger", "main", "run",
-           "select_part", "selection_logs", "setting_config", "steps_sweep", "with_truth"]
+           "STEP_COUNTS", "VARIED_METHODS", "alpha_sweep", "candidate_seeds", "chosen_lengths", "length_part",
+           "logged", "logger", "main", "run", "select_part", "selection_logs", "setting_config", "steps_sweep",
+           "with_truth"]
 
 #: Logged sessions a policy learns from.
 N_SESSIONS = 20_000
@@ -140,15 +144,18 @@ def candidate_seeds(seed: int) -> tuple[int, ...]:
 
 def run(setting: str, method: str, seed: int, n_sessions: int = N_SESSIONS,
         epsilon: float = EPSILON, learner_seed: int | None = None,
-        trained: OfflinePolicy | None = None) -> tuple[OfflinePolicy, dict[str, Any]]:
+        trained: OfflinePolicy | None = None, **options: Any) -> tuple[OfflinePolicy, dict[str, Any]]:
     """Learn one policy and estimate it on the held-out logs: the policy and its row (without the true value).
 
     The logs come from ``seed``; the learner's weights and minibatches from ``learner_seed`` (default ``seed``).
-    ``trained``, if given, is that policy already learned (it is assessed, not learned again).
+    ``trained``, if given, is that policy already learned (it is assessed, not learned again); ``options`` go to
+    :func:`recbook.offline.learn` (with ``trained``, there is nothing to pass them to: an error).
     """
+    if trained is not None and options:
+        raise ValueError(f"options {sorted(options)} cannot change a trained policy; pass trained=None to learn")
     learning, held_out = logged(setting, n_sessions, seed, epsilon)
     learner_seed = seed if learner_seed is None else learner_seed
-    policy = trained if trained is not None else learn(learning, method, seed=learner_seed)
+    policy = trained if trained is not None else learn(learning, method, seed=learner_seed, **options)
     start = time.perf_counter()
     assessment = assess(policy, held_out, seed=seed).set_index("estimator")
     row: dict[str, Any] = {"setting": setting, "method": method, "seed": seed, "n_sessions": n_sessions,
@@ -290,21 +297,59 @@ def steps_sweep(models: Path, workers: int = 2) -> pd.DataFrame:
     return pd.DataFrame(_map(_steps_job, jobs, workers))
 
 
+def chosen_lengths(steps: pd.DataFrame) -> dict[str, int]:
+    """Each method's learning length in ``steps`` (a ``steps.csv`` table, VALIDATION users): the number of gradient
+    steps with the highest mean score over the log seeds. One length per method, chosen without TEST users."""
+    means = steps.groupby(["method", "gradient_steps"])["pct_oracle"].mean()
+    return {str(method): int(means.loc[method].idxmax()) for method in means.index.unique("method")}
+
+
+def _length_job(job: tuple[str, int, int]) -> tuple[OfflinePolicy, dict[str, Any]]:
+    method, seed, steps = job
+    policy, row = run("leave", method, seed, gradient_steps=steps)
+    row["gradient_steps"] = steps
+    return policy, row
+
+
+def length_part(steps: pd.DataFrame, models: Path, workers: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``length`` experiment: every method of :data:`VARIED_METHODS` on every seed's logs with the learning
+    length :func:`chosen_lengths` picks from ``steps`` (VALIDATION users), assessed on the held-out logs like the
+    ``leave`` part's policies and scored with its references on the same TEST users: ``(runs_length,
+    length_table)``. Saves ``models/offline_leave_{method}_steps{n}_seed{k}.zip``."""
+    lengths = chosen_lengths(steps)
+    jobs = [(method, seed, lengths[method]) for method in VARIED_METHODS for seed in SEEDS]
+    policies, rows = {}, []
+    for (method, seed, n), (policy, row) in zip(jobs, _map(_length_job, jobs, workers), strict=True):
+        label = f"{method}_steps{n}_seed{seed}"
+        policies[label] = policy
+        rows.append(row)
+        policy.save(models / f"offline_leave_{label}.zip")
+    config = setting_config("leave")
+    extra, references = leave_references(config, models)
+    return with_truth(rows, policies, config, extra, references)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recbook.experiments.offline",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--output", type=Path, default=DATA_DIR / "offline")
     parser.add_argument("--models", type=Path, default=DATA_DIR / "models")
     parser.add_argument("--only", action="append",
-                        choices=("leave", "original", "sessions", "epsilon", "alpha", "select", "steps"))
+                        choices=("leave", "original", "sessions", "epsilon", "alpha", "select", "steps", "length"))
     parser.add_argument("--workers", type=int, default=2,
-                        help="processes of the select and steps parts (default 2; 1 runs in this process)")
+                        help="processes of the select, steps and length parts (default 2; 1 runs in this process)")
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
-    todo = args.only or ["leave", "original", "sessions", "epsilon", "alpha", "select", "steps"]
+    todo = args.only or ["leave", "original", "sessions", "epsilon", "alpha", "select", "steps", "length"]
     for part in todo:
         if part == "steps":
             steps_sweep(args.models, args.workers).to_csv(args.output / "steps.csv", index=False)
+            continue
+        if part == "length":
+            runs, table = length_part(pd.read_csv(args.output / "steps.csv"), args.models, args.workers)
+            runs.to_csv(args.output / "runs_length.csv", index=False)
+            table.to_csv(args.output / "length_table.csv", index=False)
+            print(runs.to_string(index=False), flush=True)
             continue
         if part == "alpha":
             alpha_sweep().to_csv(args.output / "cql_alpha.csv", index=False)
