@@ -18,10 +18,10 @@
 * ``models/offline_{setting}_{method}_seed{k}.zip`` — the 20,000-session policies (``recbook.load_agent``).
 
 Each seed ``k`` logs its own sessions (TRAIN users of seed ``k``), splits them with seed ``k`` and learns with seed
-``k``: the seeds vary the logs as well as the learner. ``--only`` (repeatable: ``leave``, ``original``,
-``sessions``, ``epsilon``, ``alpha``, ``select``, ``steps``) restricts the work; ``sessions`` and ``epsilon``
-write ``runs_sessions.csv`` and ``runs_epsilon.csv`` (the runs of :data:`VARIED_METHODS` with fewer sessions, or
-another epsilon, in ``runs_leave.csv``'s columns), and ``alpha`` writes ``cql_alpha.csv`` (:func:`alpha_sweep`).
+``k``: the seeds vary the logs as well as the learner. ``--only`` (repeatable, one of :data:`PARTS`) restricts
+the work; ``sessions`` and ``epsilon`` write ``runs_sessions.csv`` and ``runs_epsilon.csv`` (the runs of
+:data:`VARIED_METHODS` with fewer sessions, or another epsilon, in ``runs_leave.csv``'s columns), and ``alpha``
+writes ``cql_alpha.csv`` (:func:`alpha_sweep`).
 
 ``select`` is the workflow with a choice among candidates (:func:`recbook.offline.select`): on each seed's
 learning logs it learns every method of :data:`SELECT_METHODS` with the learner seeds :func:`candidate_seeds`,
@@ -40,9 +40,8 @@ steps, each scored on VALIDATION users next to the ``leave`` part's policy (a di
 ``length`` (after ``steps``) learns each method again with the length those VALIDATION users choose
 (:func:`chosen_lengths`) and writes ``runs_length.csv`` and ``length_table.csv`` (:func:`length_part`).
 
-About 3 CPU-minutes per learned policy: 35 for ``leave``, 35 for ``original``, 25 for ``sessions``, 12 each for
-``epsilon`` and ``alpha``, 25 for ``select`` (14 with the ``leave`` part's models), 13 for ``steps``, 10 for
-``length``.
+CPU-minutes: 35 for ``leave``, 35 for ``original``, 25 for ``sessions``, 12 each for ``epsilon`` and ``alpha``, 25
+for ``select`` (14 with the ``leave`` part's models), 13 for ``steps``, 10 for ``length``.
 """
 
 from __future__ import annotations
@@ -68,11 +67,13 @@ from recbook.paths import DATA_DIR
 from recbook.policies import BayesGreedy, EpsilonMixture, Random
 
 __all__ = ["ALPHAS", "EPSILON", "EPSILONS", "N_CANDIDATE_SEEDS", "N_HELD_OUT", "N_SELECT", "N_SESSIONS",
-           "N_TEST_USERS", "N_VALIDATION_USERS", "SEEDS", "SELECT_ESTIMATORS", "SELECT_METHODS", "SESSION_COUNTS",
-           "STEP_COUNTS", "VARIED_METHODS", "alpha_sweep", "candidate_seeds", "chosen_lengths", "length_part",
-           "logged", "logger", "main", "run", "select_part", "selection_logs", "setting_config", "steps_sweep",
-           "with_truth"]
+           "N_TEST_USERS", "N_VALIDATION_USERS", "PARTS", "SEEDS", "SELECT_ESTIMATORS", "SELECT_METHODS",
+           "SESSION_COUNTS", "STEP_COUNTS", "VARIED_METHODS", "alpha_sweep", "candidate_seeds", "chosen_lengths",
+           "length_part", "logged", "logger", "main", "run", "select_part", "selection_logs", "setting_config",
+           "steps_sweep", "with_truth"]
 
+#: The parts of the experiment, in the order a full run does them (``--only`` picks some).
+PARTS: tuple[str, ...] = ("leave", "original", "sessions", "epsilon", "alpha", "select", "steps", "length")
 #: Logged sessions a policy learns from.
 N_SESSIONS = 20_000
 #: Further sessions of the same logger, held out for the policy's estimates.
@@ -276,7 +277,6 @@ def _steps_job(job: tuple[str, int, int, str]) -> dict[str, Any]:
     else:
         learning, _ = logged("leave", N_SESSIONS, seed)
         policy = learn(learning, method, seed=seed, gradient_steps=steps)
-    # Learning CPU seconds, as the policy recorded them (also for a loaded policy).
     learn_s = float(policy.history["train_time_s"].iloc[-1])
     table = compare({"policy": policy, "oracle": "oracle"}, setting_config("leave"), n_users=N_VALIDATION_USERS,
                     seed=seed, stream=seeds.VALIDATION, n_resamples=1000)
@@ -291,7 +291,8 @@ def steps_sweep(models: Path, workers: int = 2) -> pd.DataFrame:
     :data:`VARIED_METHODS` on the logs of every seed, with each of :data:`STEP_COUNTS` gradient steps and the
     ``leave`` part's ``OfflineConfig().gradient_steps`` (loaded from ``models``), scored on
     :data:`N_VALIDATION_USERS` VALIDATION users of the same seed. A shorter run is its own run (its learning rate
-    decays over its own steps), not the long run stopped early. A diagnosis: nothing in chapter 12 is chosen by it."""
+    decays over its own steps), not the long run stopped early. The ``length`` part chooses each method's length
+    from it (:func:`chosen_lengths`); no TEST user takes part."""
     counts = (*STEP_COUNTS, OfflineConfig().gradient_steps)
     jobs = [(m, k, n, str(models)) for m in VARIED_METHODS for k in SEEDS for n in counts]
     return pd.DataFrame(_map(_steps_job, jobs, workers))
@@ -335,12 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DATA_DIR / "offline")
     parser.add_argument("--models", type=Path, default=DATA_DIR / "models")
     parser.add_argument("--only", action="append",
-                        choices=("leave", "original", "sessions", "epsilon", "alpha", "select", "steps", "length"))
+                        choices=PARTS)
     parser.add_argument("--workers", type=int, default=2,
                         help="processes of the select, steps and length parts (default 2; 1 runs in this process)")
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
-    todo = args.only or ["leave", "original", "sessions", "epsilon", "alpha", "select", "steps", "length"]
+    todo = args.only or list(PARTS)
     for part in todo:
         if part == "steps":
             steps_sweep(args.models, args.workers).to_csv(args.output / "steps.csv", index=False)
