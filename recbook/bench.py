@@ -124,7 +124,8 @@ def benchmark_slates(
     table = pd.DataFrame(rows)
     table["us_per_step"] = 1e6 / table["steps_per_s"]
     base = table.iloc[min(1, len(table) - 1)]
-    table["vs_linear"] = table["us_per_step"] / (base["us_per_step"] * table["n_items"] / base["n_items"])
+    # Ratio of ratios, so the base row is exactly 1 (x / x), not 1 up to rounding.
+    table["vs_linear"] = (table["us_per_step"] / base["us_per_step"]) * (base["n_items"] / table["n_items"])
     return table
 
 
