@@ -255,17 +255,18 @@ def test_the_experiment_script_runs_end_to_end(tmp_path, monkeypatch) -> None:
     import shutil
 
     import recbook.experiments.offline as experiment
+    from recbook.experiments.offline import common
     from recbook.paths import data_path
 
     models = tmp_path / "models"
     models.mkdir()
     for k in (0, 1, 2):
         shutil.copy(data_path("models", f"leave_posterior_seed{k}.zip"), models)
-    monkeypatch.setattr(experiment, "N_SESSIONS", 60)
-    monkeypatch.setattr(experiment, "N_HELD_OUT", 40)
-    monkeypatch.setattr(experiment, "N_TEST_USERS", 100)
-    monkeypatch.setattr(experiment, "SEEDS", (0,))
-    monkeypatch.setattr(experiment, "learn", functools.partial(offline.learn, gradient_steps=5, batch_size=16))
+    monkeypatch.setattr(common, "N_SESSIONS", 60)
+    monkeypatch.setattr(common, "N_HELD_OUT", 40)
+    monkeypatch.setattr(common, "N_TEST_USERS", 100)
+    monkeypatch.setattr(common, "SEEDS", (0,))
+    monkeypatch.setattr(common, "learn", functools.partial(offline.learn, gradient_steps=5, batch_size=16))
     assert experiment.main(["--output", str(tmp_path / "out"), "--models", str(models), "--only", "leave"]) == 0
     runs = pd.read_csv(tmp_path / "out" / "runs_leave.csv")
     assert list(runs["method"]) == list(offline.METHODS)
@@ -280,21 +281,22 @@ def test_the_select_part_runs_end_to_end(tmp_path, monkeypatch) -> None:
     import shutil
 
     import recbook.experiments.offline as experiment
+    from recbook.experiments.offline import common, parts
     from recbook.paths import data_path
 
     models = tmp_path / "models"
     models.mkdir()
     for k in (0, 1):
         shutil.copy(data_path("models", f"leave_posterior_seed{k}.zip"), models)
-    for name, value in {"N_SESSIONS": 60, "N_HELD_OUT": 40, "N_SELECT": 50, "N_TEST_USERS": 100,
-                        "SEEDS": (0, 1)}.items():
-        monkeypatch.setattr(experiment, name, value)
-    monkeypatch.setattr(experiment, "learn", functools.partial(offline.learn, gradient_steps=5, batch_size=16))
+    for name, value in {"N_SESSIONS": 60, "N_HELD_OUT": 40, "N_TEST_USERS": 100, "SEEDS": (0, 1)}.items():
+        monkeypatch.setattr(common, name, value)
+    monkeypatch.setattr(parts, "N_SELECT", 50)
+    monkeypatch.setattr(common, "learn", functools.partial(offline.learn, gradient_steps=5, batch_size=16))
     out = tmp_path / "out"
     assert experiment.main(["--output", str(out), "--models", str(models), "--only", "select",
                             "--workers", "1"]) == 0
     runs = pd.read_csv(out / "runs_select.csv")
-    assert len(runs) == 2 * len(experiment.SELECT_METHODS) * experiment.N_CANDIDATE_SEEDS
+    assert len(runs) == 2 * len(parts.SELECT_METHODS) * parts.N_CANDIDATE_SEEDS
     assert (runs.groupby("seed")["chosen"].sum() == 1).all()
     for _, group in runs.groupby("seed"):
         column = f"select_{offline.SELECTION_ESTIMATOR}_value"
@@ -311,22 +313,25 @@ def test_the_steps_part_runs_end_to_end(tmp_path, monkeypatch) -> None:
     import shutil
 
     import recbook.experiments.offline as experiment
+    from recbook.experiments.offline import common, diagnosis, parts
     from recbook.paths import data_path
 
     models = tmp_path / "models"
     models.mkdir()
-    for method in experiment.VARIED_METHODS:
+    for method in parts.VARIED_METHODS:
         shutil.copy(data_path("models", f"offline_leave_{method}_seed0.zip"), models)
-    for name, value in {"N_SESSIONS": 60, "N_VALIDATION_USERS": 100, "SEEDS": (0,), "STEP_COUNTS": (3, 6)}.items():
-        monkeypatch.setattr(experiment, name, value)
-    monkeypatch.setattr(experiment, "learn", functools.partial(offline.learn, batch_size=16))
+    for name, value in {"N_SESSIONS": 60, "SEEDS": (0,)}.items():
+        monkeypatch.setattr(common, name, value)
+    monkeypatch.setattr(diagnosis, "N_VALIDATION_USERS", 100)
+    monkeypatch.setattr(diagnosis, "STEP_COUNTS", (3, 6))
+    monkeypatch.setattr(common, "learn", functools.partial(offline.learn, batch_size=16))
     out = tmp_path / "out"
     assert experiment.main(["--output", str(out), "--models", str(models), "--only", "steps",
                             "--workers", "1"]) == 0
     steps = pd.read_csv(out / "steps.csv")
     full = offline.OfflineConfig().gradient_steps
     assert sorted(steps["gradient_steps"].unique()) == [3, 6, full]
-    assert len(steps) == len(experiment.VARIED_METHODS) * 3
+    assert len(steps) == len(parts.VARIED_METHODS) * 3
     assert steps["pct_oracle"].between(0, 100).all()
     assert (steps["pct_oracle_ci_low"] <= steps["pct_oracle"]).all()
     # mean_q only for the Q-learner.
@@ -334,31 +339,59 @@ def test_the_steps_part_runs_end_to_end(tmp_path, monkeypatch) -> None:
     assert steps.loc[steps["method"] == "reinforce", "mean_q_last"].isna().all()
 
 
+def _record_learning(monkeypatch, *options: str) -> list[tuple]:
+    """Patch the experiment's learner to learn with minibatches of 16 and record ``(method, *options)`` of each call."""
+    from recbook.experiments.offline import common
+
+    learned = []
+
+    def learn(logs, method, **kwargs):
+        learned.append((method, *(kwargs[name] for name in options)))
+        return offline.learn(logs, method, batch_size=16, **kwargs)
+
+    monkeypatch.setattr(common, "learn", learn)
+    return learned
+
+
+def test_the_backups_part_varies_target_copies_and_steps_apart(tmp_path, monkeypatch) -> None:
+    import recbook.experiments.offline as experiment
+    from recbook.experiments.offline import common, diagnosis
+
+    for name, value in {"N_SESSIONS": 60, "SEEDS": (0, 1)}.items():
+        monkeypatch.setattr(common, name, value)
+    monkeypatch.setattr(diagnosis, "N_VALIDATION_USERS", 100)
+    monkeypatch.setattr(diagnosis, "BACKUP_INTERVALS", ((8, 2), (12, 6)))
+    learned = _record_learning(monkeypatch, "gradient_steps", "target_update_interval")
+    out = tmp_path / "out"
+    assert experiment.main(["--output", str(out), "--only", "backups", "--workers", "1"]) == 0
+    assert sorted(learned) == [("cql", 8, 2)] * 2 + [("cql", 12, 6)] * 2
+    backups = pd.read_csv(out / "backups.csv")
+    assert list(backups["seed"]) == [0, 1, 0, 1]
+    assert list(backups["gradient_steps"]) == [8, 8, 12, 12]
+    assert list(backups["backups"]) == [4, 4, 2, 2]
+    assert backups["pct_oracle"].between(0, 100).all() and backups["mean_q_last"].notna().all()
+
+
 def test_the_length_part_learns_with_the_length_validation_chose(tmp_path, monkeypatch) -> None:
     import shutil
 
     import recbook.experiments.offline as experiment
+    from recbook.experiments.offline import common, diagnosis
     from recbook.paths import data_path
 
     models = tmp_path / "models"
     models.mkdir()
     shutil.copy(data_path("models", "leave_posterior_seed0.zip"), models)
     for name, value in {"N_SESSIONS": 60, "N_HELD_OUT": 40, "N_TEST_USERS": 100, "SEEDS": (0,)}.items():
-        monkeypatch.setattr(experiment, name, value)
+        monkeypatch.setattr(common, name, value)
     out = tmp_path / "out"
     out.mkdir()
     # A steps table where REINFORCE is best at 3 steps on average over the seeds and CQL at 6 (not on seed 1 alone).
     pd.DataFrame({"method": ["reinforce"] * 4 + ["cql"] * 4, "seed": [0, 0, 1, 1] * 2,
                   "gradient_steps": [3, 6] * 4, "pct_oracle": [70, 60, 70, 75, 60, 70, 75, 70]}
                  ).to_csv(out / "steps.csv", index=False)
-    assert experiment.chosen_lengths(pd.read_csv(out / "steps.csv")) == {"reinforce": 3, "cql": 6}
-    learned = []
-
-    def learn(logs, method, **options):
-        learned.append((method, options["gradient_steps"]))
-        return offline.learn(logs, method, batch_size=16, **options)
-
-    monkeypatch.setattr(experiment, "learn", learn)
+    assert diagnosis.chosen_lengths(pd.read_csv(out / "steps.csv")) == {"reinforce": 3, "cql": 6}
+    learned = _record_learning(monkeypatch, "gradient_steps")
     assert experiment.main(["--output", str(out), "--models", str(models), "--only", "length",
                             "--workers", "1"]) == 0
     assert sorted(learned) == [("cql", 6), ("reinforce", 3)]
@@ -371,14 +404,57 @@ def test_the_length_part_learns_with_the_length_validation_chose(tmp_path, monke
     assert (models / "offline_leave_cql_steps6_seed0.zip").exists()
 
 
-def test_run_refuses_options_for_a_trained_policy() -> None:
+def test_the_tuned_part_learns_with_the_rate_and_length_validation_chose(tmp_path, monkeypatch) -> None:
+    import shutil
+
     import recbook.experiments.offline as experiment
+    from recbook.experiments.offline import common, diagnosis
+    from recbook.paths import data_path
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(data_path("models", "leave_posterior_seed0.zip"), models)
+    for name, value in {"N_SESSIONS": 60, "N_HELD_OUT": 40, "N_TEST_USERS": 100, "SEEDS": (0, 1)}.items():
+        monkeypatch.setattr(common, name, value)
+    shutil.copy(data_path("models", "leave_posterior_seed1.zip"), models)
+    monkeypatch.setattr(diagnosis, "N_VALIDATION_USERS", 100)
+    monkeypatch.setattr(diagnosis, "RATES", (3e-4,))
+    monkeypatch.setattr(diagnosis, "RATE_STEPS", (4, 6))
+    learned = _record_learning(monkeypatch, "gradient_steps", "learning_rate")
+    out = tmp_path / "out"
+    assert experiment.main(["--output", str(out), "--only", "rates", "--workers", "1"]) == 0
+    assert sorted(learned) == [("cql", 4, 3e-4)] * 2 + [("cql", 6, 3e-4)] * 2
+    rates = pd.read_csv(out / "rates.csv")
+    assert list(rates["learning_rate"]) == [3e-4] * 4 and list(rates["gradient_steps"]) == [4, 4, 6, 6]
+    # A steps table whose CQL rows (the default rate) lose on average to 6 steps at 3e-4, though not on seed 0.
+    full = offline.OfflineConfig()
+    steps = pd.DataFrame({"method": ["cql"] * 2 + ["reinforce"] * 2, "seed": [0, 1] * 2,
+                          "gradient_steps": [4] * 4, "pct_oracle": [90.0, 10.0, 99.0, 99.0]})
+    rates["pct_oracle"] = [50.0, 50.0, 80.0, 70.0]
+    steps.to_csv(out / "steps.csv", index=False)
+    rates.to_csv(out / "rates.csv", index=False)
+    assert diagnosis.chosen_cql(steps, rates) == {"gradient_steps": 6, "learning_rate": 3e-4}
+    rates["pct_oracle"] = [40.0, 40.0, 45.0, 45.0]
+    assert diagnosis.chosen_cql(steps, rates) == {"gradient_steps": 4, "learning_rate": full.learning_rate}
+    learned.clear()
+    assert experiment.main(["--output", str(out), "--models", str(models), "--only", "tuned",
+                            "--workers", "1"]) == 0
+    assert sorted(learned) == [("cql", 6, 3e-4)] * 2
+    runs = pd.read_csv(out / "runs_tuned.csv")
+    assert list(runs["seed"]) == [0, 1] and (runs["learning_rate"] == 3e-4).all()
+    table = pd.read_csv(out / "tuned_table.csv").set_index("policy")
+    assert np.allclose(table.loc[["cql_tuned_seed0", "cql_tuned_seed1"], "expected_return"], runs["true_value"])
+    assert (models / "offline_leave_cql_tuned_seed1.zip").exists()
+
+
+def test_run_refuses_options_for_a_trained_policy() -> None:
+    from recbook.experiments.offline import common
 
     from recbook.paths import data_path
 
     policy = recbook.load_agent(data_path("models", "offline_leave_cql_seed0.zip"))
     with pytest.raises(ValueError, match="gradient_steps"):
-        experiment.run("leave", "cql", 0, trained=policy, gradient_steps=10)
+        common.run("leave", "cql", 0, trained=policy, gradient_steps=10)
 
 
 def test_committed_runs_agree_with_their_tables() -> None:
@@ -410,12 +486,30 @@ def test_committed_runs_agree_with_their_tables() -> None:
     leave_runs = pd.read_csv(data_path("offline", "runs_leave.csv")).set_index(["method", "seed"])
     assert np.allclose(full["learn_cpu_s"], leave_runs.loc[full.index, "train_cpu_s"])
     # The length part learned with the lengths the steps part's VALIDATION users chose, within the budget.
-    import recbook.experiments.offline as experiment
+    from recbook.experiments.offline import diagnosis
 
     length = pd.read_csv(data_path("offline", "runs_length.csv"))
-    chosen = experiment.chosen_lengths(steps)
+    chosen = diagnosis.chosen_lengths(steps)
     assert (length["gradient_steps"] == length["method"].map(chosen)).all()
     assert (length["train_cpu_s"] <= 600).all()
+    # The backups part crossed the copies with the lengths, on every seed.
+    backups = pd.read_csv(data_path("offline", "backups.csv"))
+    assert sorted(set(zip(backups["gradient_steps"], backups["target_update_interval"]))) == sorted(
+        diagnosis.BACKUP_INTERVALS)
+    assert (backups["backups"] == backups["gradient_steps"] // backups["target_update_interval"]).all()
+    assert (backups.groupby("seed").size() == len(diagnosis.BACKUP_INTERVALS)).all()
+    # The tuned part learned with the pair the steps and rates parts' VALIDATION users chose, within the budget.
+    rates = pd.read_csv(data_path("offline", "rates.csv"))
+    assert len(rates) == len(diagnosis.RATES) * len(diagnosis.RATE_STEPS) * 3
+    tuned = pd.read_csv(data_path("offline", "runs_tuned.csv"))
+    pair = diagnosis.chosen_cql(steps, rates)
+    assert (tuned["gradient_steps"] == pair["gradient_steps"]).all()
+    assert np.allclose(tuned["learning_rate"], pair["learning_rate"])
+    assert sorted(tuned["seed"]) == [0, 1, 2] and (tuned["train_cpu_s"] <= 600).all()
+    tuned_table = pd.read_csv(data_path("offline", "tuned_table.csv")).set_index("policy")
+    assert np.allclose(tuned_table.loc[[f"cql_tuned_seed{k}" for k in tuned["seed"]], "expected_return"],
+                       tuned["true_value"])
+    assert all(data_path("models", f"offline_leave_cql_tuned_seed{k}.zip").exists() for k in tuned["seed"])
     # The candidates whose learner seed is their log seed are the leave part's policies.
     leave = pd.read_csv(data_path("offline", "runs_leave.csv")).set_index(["method", "seed"])
     same = runs[runs["learner_seed"] == runs["seed"]].set_index(["method", "seed"])
