@@ -353,6 +353,31 @@ def _record_learning(monkeypatch, *options: str) -> list[tuple]:
     return learned
 
 
+def test_the_dm_part_estimates_the_original_policies_by_dr_and_the_model_alone(tmp_path, monkeypatch) -> None:
+    import functools
+
+    import recbook.experiments.offline as experiment
+    from recbook.experiments.offline import common, parts
+    from recbook.paths import data_path
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for name, value in {"N_SESSIONS": 60, "N_HELD_OUT": 40, "N_TEST_USERS": 100, "SEEDS": (0,)}.items():
+        monkeypatch.setattr(common, name, value)
+    monkeypatch.setattr(common, "learn", functools.partial(offline.learn, gradient_steps=5, batch_size=16))
+    out = tmp_path / "out"
+    # The original part's policies, then the dm part on them: its DR repeats the original part's estimates.
+    runs, _ = parts.learning_part("original", models)
+    assert experiment.main(["--output", str(out), "--models", str(models), "--only", "dm", "--workers", "1"]) == 0
+    dm = pd.read_csv(out / "original_dm.csv")
+    assert list(zip(dm["method"], dm["seed"])) == list(zip(runs["method"], runs["seed"]))
+    assert np.allclose(dm["dr_value"], runs["dr_value"]) and np.allclose(dm["dr_ci_low"], runs["dr_ci_low"])
+    assert (dm["dm_ci_low"] <= dm["dm_value"]).all() and (dm["dm_value"] <= dm["dm_ci_high"]).all()
+    assert dm["ess"].between(0, 40).all()
+    with pytest.raises(ValueError, match="part"):
+        parts.learning_part("dm", models)
+
+
 def test_the_backups_part_varies_target_copies_and_steps_apart(tmp_path, monkeypatch) -> None:
     import recbook.experiments.offline as experiment
     from recbook.experiments.offline import common, diagnosis
@@ -492,6 +517,13 @@ def test_committed_runs_agree_with_their_tables() -> None:
     chosen = diagnosis.chosen_lengths(steps)
     assert (length["gradient_steps"] == length["method"].map(chosen)).all()
     assert (length["train_cpu_s"] <= 600).all()
+    # The dm part repeated the original part's DR estimates (same held-out logs, same seed; float32 sums of another
+    # run may differ in the last digits).
+    dm = pd.read_csv(data_path("offline", "original_dm.csv"))
+    original = pd.read_csv(data_path("offline", "runs_original.csv"))
+    assert list(zip(dm["method"], dm["seed"])) == list(zip(original["method"], original["seed"]))
+    for column in ("dr_value", "dr_ci_low", "dr_ci_high"):
+        assert np.allclose(dm[column], original[column], atol=1e-3)
     # The backups part crossed the copies with the lengths, on every seed.
     backups = pd.read_csv(data_path("offline", "backups.csv"))
     assert sorted(set(zip(backups["gradient_steps"], backups["target_update_interval"]))) == sorted(

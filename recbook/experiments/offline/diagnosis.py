@@ -1,6 +1,6 @@
-"""The parts of chapter 12's experiment that diagnose and tune on VALIDATION users: ``alpha``, ``steps``,
-``backups`` and ``length`` (see :mod:`recbook.experiments.offline`). Only ``length`` meets TEST users, and only
-after its choice is made."""
+"""The parts of chapter 12's experiment that diagnose and tune: ``alpha``, ``steps``, ``backups``, ``rates`` (on
+VALIDATION users), ``length`` and ``tuned`` (on TEST users, after their choice is made on VALIDATION users), and
+``dm`` (the original setting's estimates, on its held-out logs); see :mod:`recbook.experiments.offline`."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from recbook.agents.agent import load_agent
 from recbook.evaluation import compare
 from recbook.experiments.offline import common
 from recbook.experiments.offline.parts import VARIED_METHODS
-from recbook.offline import OfflineConfig, OfflinePolicy
+from recbook.offline import METHODS, OfflineConfig, OfflinePolicy, assess
 
 __all__ = ["ALPHAS", "BACKUP_INTERVALS", "N_VALIDATION_USERS", "RATES", "RATE_STEPS", "STEP_COUNTS", "alpha_sweep",
-           "backups_sweep", "chosen_cql", "chosen_lengths", "length_part", "rates_sweep", "steps_sweep", "test_part",
-           "tuned_part", "validation_row"]
+           "backups_sweep", "chosen_cql", "chosen_lengths", "dm_check", "length_part", "rates_sweep", "steps_sweep",
+           "test_part", "tuned_part", "validation_row"]
 
 #: The conservative penalties of the ``alpha`` experiment (CQL, seed 0, scored on VALIDATION users).
 ALPHAS: tuple[float, ...] = (0.01, 0.03, 0.1, 1.0)
@@ -166,3 +166,25 @@ def tuned_part(steps: pd.DataFrame, rates: pd.DataFrame, models: Path,
     """The ``tuned`` experiment: :func:`test_part` of CQL with the length and learning rate :func:`chosen_cql` picks
     from ``steps`` and ``rates`` (VALIDATION users), named ``tuned``: ``(runs_tuned, tuned_table)``."""
     return test_part({"cql": ("tuned", chosen_cql(steps, rates))}, models, workers)
+
+
+def _dm_job(job: tuple[str, int, str]) -> dict[str, Any]:
+    method, seed, models = job
+    policy = load_agent(Path(models) / f"offline_original_{method}_seed{seed}.zip")
+    _, held_out = common.logged("original", common.N_SESSIONS, seed)
+    table = assess(policy, held_out, methods=("dr", "dm"), seed=seed).set_index("estimator")
+    row: dict[str, Any] = {"method": method, "seed": seed}
+    for estimator in ("dr", "dm"):
+        for column in ("value", "ci_low", "ci_high"):
+            row[f"{estimator}_{column}"] = float(table.loc[estimator, column])
+    row["ess"] = float(table.loc["dr", "ess"])
+    return row
+
+
+def dm_check(models: Path, workers: int = 2) -> pd.DataFrame:
+    """Where the original setting's DR estimates come from: every ``original`` policy (loaded from ``models``)
+    estimated again on its seed's held-out logs by DR and by the direct method alone (the fitted Q evaluation model
+    DR corrects), with the same seed, so ``dr_*`` repeat ``runs_original.csv``'s; ``ess`` is DR's mean per-step
+    effective sample size."""
+    jobs = [(method, seed, str(models)) for method in METHODS for seed in common.SEEDS]
+    return pd.DataFrame(common.parallel_map(_dm_job, jobs, workers))
