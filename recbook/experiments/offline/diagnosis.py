@@ -64,7 +64,7 @@ def alpha_sweep(seed: int = 0) -> pd.DataFrame:
     return rows
 
 
-def _validation_job(job: tuple[str, int, dict[str, int], str]) -> dict[str, Any]:
+def _validation_job(job: tuple[str, int, dict[str, Any], str]) -> dict[str, Any]:
     """``(method, seed, options, models)``: learn with ``options`` (none: the ``leave`` part's policy, loaded from
     ``models``) and score on VALIDATION users."""
     method, seed, options, models = job

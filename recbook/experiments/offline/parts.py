@@ -8,11 +8,11 @@ from typing import Any
 
 import pandas as pd
 
+from recbook import seeds
 from recbook.agents.agent import load_agent
 from recbook.experiments.offline import common
 from recbook.offline import METHODS, SELECTION_ESTIMATOR, OfflinePolicy, select
 from recbook.ope.logs import Logs, collect
-from recbook import seeds
 
 __all__ = ["EPSILONS", "EPSILON_SEEDS", "N_CANDIDATE_SEEDS", "N_SELECT", "SELECT_ESTIMATORS", "SELECT_METHODS",
            "SESSION_COUNTS", "VARIED_METHODS", "VARIED_SEEDS", "candidate_seeds", "learning_part", "select_part",
