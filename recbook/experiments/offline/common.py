@@ -24,8 +24,8 @@ from recbook.offline.policy import OfflinePolicy
 from recbook.ope.logs import Logs, collect
 from recbook.policies import BayesGreedy, EpsilonMixture, Random
 
-__all__ = ["EPSILON", "N_HELD_OUT", "N_SESSIONS", "N_TEST_USERS", "PRESETS", "SEEDS", "leave_references", "logged",
-           "logger", "parallel_map", "run", "setting_config", "with_truth"]
+__all__ = ["EPSILON", "N_HELD_OUT", "N_SESSIONS", "N_TEST_USERS", "PRESETS", "SEEDS", "estimate_columns",
+           "leave_references", "logged", "logger", "parallel_map", "run", "setting_config", "with_truth"]
 
 #: Logged sessions a policy learns from.
 N_SESSIONS = 20_000
@@ -81,13 +81,18 @@ def run(setting: str, method: str, seed: int, n_sessions: int | None = None,
     row: dict[str, Any] = {"setting": setting, "method": method, "seed": seed, "n_sessions": n_sessions,
                            "epsilon": epsilon if setting == "leave" else 1.0, "n_transitions": policy.n_transitions,
                            "train_cpu_s": float(policy.history["train_time_s"].iloc[-1])}
-    for estimator in ("dr", "pdis", "logger"):
-        for column in ("value", "ci_low", "ci_high"):
-            row[f"{estimator}_{column}"] = float(assessment.loc[estimator, column])
+    row.update(estimate_columns(assessment, ("dr", "pdis", "logger")))
     row["deploy"] = decide(assessment.reset_index())
     row["assess_s"] = time.perf_counter() - start
     print(setting, method, seed, n_sessions, epsilon, {k: row[k] for k in ("dr_value", "train_cpu_s")}, flush=True)
     return policy, row
+
+
+def estimate_columns(assessment: pd.DataFrame, estimators: Sequence[str]) -> dict[str, float]:
+    """``{e}_value``, ``{e}_ci_low`` and ``{e}_ci_high`` of each estimator ``e`` of an :func:`recbook.offline.assess`
+    table indexed by ``estimator``."""
+    return {f"{e}_{column}": float(assessment.loc[e, column]) for e in estimators
+            for column in ("value", "ci_low", "ci_high")}
 
 
 def parallel_map(function: Any, jobs: list, workers: int) -> list:

@@ -17,12 +17,12 @@ from recbook.experiments.offline.parts import VARIED_METHODS
 from recbook.offline import METHODS, OfflineConfig, OfflinePolicy, assess
 
 __all__ = ["ALPHAS", "BACKUP_INTERVALS", "N_VALIDATION_USERS", "RATES", "RATE_STEPS", "STEP_COUNTS", "alpha_sweep",
-           "backups_sweep", "chosen_cql", "chosen_lengths", "dm_check", "length_part", "rates_sweep", "steps_sweep",
-           "test_part", "tuned_part", "validation_row"]
+           "backups_sweep", "chosen_cql", "chosen_lengths", "chosen_part", "dm_check", "length_part", "rates_sweep",
+           "steps_sweep", "tuned_part", "validation_row"]
 
 #: The conservative penalties of the ``alpha`` experiment (CQL, seed 0, scored on VALIDATION users).
 ALPHAS: tuple[float, ...] = (0.01, 0.03, 0.1, 1.0)
-#: VALIDATION users of the ``alpha``, ``steps`` and ``backups`` experiments.
+#: VALIDATION users of the ``alpha``, ``steps``, ``backups`` and ``rates`` experiments.
 N_VALIDATION_USERS = 4_000
 #: The shorter learning runs of the ``steps`` experiment (the ``leave`` part's policies took
 #: ``OfflineConfig().gradient_steps``).
@@ -134,7 +134,7 @@ def _options_job(job: tuple[str, int, dict[str, Any]]) -> tuple[OfflinePolicy, d
     return policy, {**row, **options}
 
 
-def test_part(chosen: dict[str, tuple[str, dict[str, Any]]], models: Path,
+def chosen_part(chosen: dict[str, tuple[str, dict[str, Any]]], models: Path,
               workers: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Learn every method of ``chosen`` (``method -> (name, options)``, options chosen without TEST users) on every
     seed's logs with its options, assess each on the held-out logs like the ``leave`` part's policies and score all
@@ -153,19 +153,19 @@ def test_part(chosen: dict[str, tuple[str, dict[str, Any]]], models: Path,
 
 
 def length_part(steps: pd.DataFrame, models: Path, workers: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ``length`` experiment: :func:`test_part` of every method of
+    """The ``length`` experiment: :func:`chosen_part` of every method of
     :data:`~recbook.experiments.offline.parts.VARIED_METHODS` with the learning length :func:`chosen_lengths` picks
     from ``steps`` (VALIDATION users), named ``steps{n}``: ``(runs_length, length_table)``."""
     lengths = chosen_lengths(steps)
-    return test_part({m: (f"steps{lengths[m]}", {"gradient_steps": lengths[m]}) for m in VARIED_METHODS}, models,
+    return chosen_part({m: (f"steps{lengths[m]}", {"gradient_steps": lengths[m]}) for m in VARIED_METHODS}, models,
                      workers)
 
 
 def tuned_part(steps: pd.DataFrame, rates: pd.DataFrame, models: Path,
                workers: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ``tuned`` experiment: :func:`test_part` of CQL with the length and learning rate :func:`chosen_cql` picks
+    """The ``tuned`` experiment: :func:`chosen_part` of CQL with the length and learning rate :func:`chosen_cql` picks
     from ``steps`` and ``rates`` (VALIDATION users), named ``tuned``: ``(runs_tuned, tuned_table)``."""
-    return test_part({"cql": ("tuned", chosen_cql(steps, rates))}, models, workers)
+    return chosen_part({"cql": ("tuned", chosen_cql(steps, rates))}, models, workers)
 
 
 def _dm_job(job: tuple[str, int, str]) -> dict[str, Any]:
@@ -173,12 +173,8 @@ def _dm_job(job: tuple[str, int, str]) -> dict[str, Any]:
     policy = load_agent(Path(models) / f"offline_original_{method}_seed{seed}.zip")
     _, held_out = common.logged("original", common.N_SESSIONS, seed)
     table = assess(policy, held_out, methods=("dr", "dm"), seed=seed).set_index("estimator")
-    row: dict[str, Any] = {"method": method, "seed": seed}
-    for estimator in ("dr", "dm"):
-        for column in ("value", "ci_low", "ci_high"):
-            row[f"{estimator}_{column}"] = float(table.loc[estimator, column])
-    row["ess"] = float(table.loc["dr", "ess"])
-    return row
+    return {"method": method, "seed": seed, **common.estimate_columns(table, ("dr", "dm")),
+            "ess": float(table.loc["dr", "ess"])}
 
 
 def dm_check(models: Path, workers: int = 2) -> pd.DataFrame:
