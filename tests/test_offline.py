@@ -524,6 +524,11 @@ def test_committed_runs_agree_with_their_tables() -> None:
     assert list(zip(dm["method"], dm["seed"])) == list(zip(original["method"], original["seed"]))
     for column in ("dr_value", "dr_ci_low", "dr_ci_high"):
         assert np.allclose(dm[column], original[column], atol=1e-3)
+    # The fqe part estimated the same policies on the same held-out logs (the same weights) with a network fitted on
+    # their learning logs, within the learning budget.
+    network = pd.read_csv(data_path("offline", "original_fqe.csv"))
+    assert list(zip(network["method"], network["seed"])) == list(zip(original["method"], original["seed"]))
+    assert np.allclose(network["ess"], dm["ess"]) and (network["fqe_cpu_s"] <= 600).all()
     # The backups part crossed the copies with the lengths, on every seed.
     backups = pd.read_csv(data_path("offline", "backups.csv"))
     assert sorted(set(zip(backups["gradient_steps"], backups["target_update_interval"]))) == sorted(

@@ -12,7 +12,8 @@ logs; ``policy.save(path)`` and ``recbook.load_agent(path)`` round-trip it. The 
 choose among candidates, estimate, decide) is :mod:`~recbook.offline.workflow`; the learners are in
 :mod:`~recbook.offline.learners`, their
 hyperparameters in :class:`~recbook.offline.config.OfflineConfig`, the network in :mod:`~recbook.offline.policy`,
-the logged transitions in :mod:`~recbook.offline.transitions`, and a contextual policy learned from the Open Bandit
+the logged transitions in :mod:`~recbook.offline.transitions`, a network Q-function of a given policy
+for the direct method and DR in :mod:`~recbook.offline.fqe`, and a contextual policy learned from the Open Bandit
 Dataset's real logs in :mod:`~recbook.offline.contextual`.
 
 Every learner reads the logs' feedback observations through the item-shared network of the book's DQN, PPO and
@@ -23,7 +24,6 @@ in the logs.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pandas as pd
@@ -31,7 +31,8 @@ import pandas as pd
 from recbook import seeds
 from recbook._checks import check_choice
 from recbook.config import EnvConfig
-from recbook.offline.config import METHODS, OfflineConfig
+from recbook.offline.config import METHODS, OfflineConfig, resolve
+from recbook.offline.fqe import NetworkQFunction, fit_q_evaluation
 from recbook.offline.learners import fit
 from recbook.offline.policy import ItemScorer, OfflinePolicy, load_offline
 from recbook.offline.transitions import Transitions, transitions
@@ -43,11 +44,13 @@ __all__ = [
     "METHODS",
     "SELECTION_ESTIMATOR",
     "ItemScorer",
+    "NetworkQFunction",
     "OfflineConfig",
     "OfflinePolicy",
     "Transitions",
     "assess",
     "decide",
+    "fit_q_evaluation",
     "learn",
     "load_offline",
     "select",
@@ -80,14 +83,7 @@ def learn(
     """
     check_choice(method, "method", METHODS)
     seed = seeds.validate_seed(seed)
-    settings = config if config is not None else OfflineConfig()
-    if not isinstance(settings, OfflineConfig):
-        raise ValueError(f"config must be an OfflineConfig, got {type(settings).__name__}")
-    fields = {f.name for f in dataclasses.fields(OfflineConfig)}
-    unknown = sorted(set(options) - fields)
-    if unknown:
-        raise ValueError(f"unknown option(s) {unknown}; OfflineConfig has {sorted(fields)}")
-    settings = dataclasses.replace(settings, **options)
+    settings = resolve(config, options)
     if isinstance(logs, pd.DataFrame):
         if env_config is None:
             raise ValueError("env_config is required when logs is a DataFrame (its environment and observation)")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from recbook._checks import check_choice, check_int, check_real
 from recbook.agents.config import FEATURE_SETS, SKIPS
 
-__all__ = ["METHODS", "OfflineConfig"]
+__all__ = ["METHODS", "OfflineConfig", "resolve"]
 
 #: The learners of :func:`recbook.offline.learn`.
 METHODS: tuple[str, ...] = ("bc", "reinforce", "fqi", "cql")
@@ -82,3 +84,16 @@ class OfflineConfig:
         check_real(self.ent_coef, "ent_coef", low=0.0)
         if not isinstance(self.double_q, bool):
             raise ValueError(f"double_q must be True or False, got {self.double_q!r}")
+
+
+def resolve(config: OfflineConfig | None, options: dict[str, Any]) -> OfflineConfig:
+    """``config`` (default ``OfflineConfig()``) with ``options`` overriding its fields; a ``ValueError`` names a
+    ``config`` of another type or an unknown option."""
+    settings = config if config is not None else OfflineConfig()
+    if not isinstance(settings, OfflineConfig):
+        raise ValueError(f"config must be an OfflineConfig, got {type(settings).__name__}")
+    fields = {f.name for f in dataclasses.fields(OfflineConfig)}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; OfflineConfig has {sorted(fields)}")
+    return dataclasses.replace(settings, **options)

@@ -35,7 +35,7 @@ from recbook.offline.config import OfflineConfig
 from recbook.offline.policy import ItemScorer, OfflinePolicy, _skip
 from recbook.offline.transitions import Transitions
 
-__all__ = ["LEARNERS", "fit"]
+__all__ = ["LEARNERS", "fit", "train_scorer"]
 
 #: Training checkpoints recorded in a policy's ``history`` (evenly spaced gradient steps).
 N_CHECKPOINTS = 20
@@ -114,7 +114,13 @@ def _reinforce(scorer: ItemScorer, data: Transitions, settings: OfflineConfig,
 
 
 def _q_learning(scorer: ItemScorer, data: Transitions, settings: OfflineConfig, rng: np.random.Generator,
-                alpha: float) -> list[dict]:
+                alpha: float, next_probabilities: np.ndarray | None = None) -> list[dict]:
+    """The Q-learners' loop. With ``next_probabilities`` (``(N, n)``: a target policy's ``pi(a' | s_{t+1})`` of every
+    transition) the TD target is that policy's expected next value, ``r_t + gamma sum_a' pi(a'|s_{t+1})
+    Q_target(s_{t+1}, a')``: fitted Q *evaluation* of the policy (:func:`recbook.offline.fqe.fit_q_evaluation`)
+    rather than the max of Q-learning."""
+    following_probabilities = None if next_probabilities is None else th.as_tensor(next_probabilities,
+                                                                                   dtype=th.float32)
     inputs = _inputs(scorer, data.observations)
     next_inputs = _inputs(scorer, data.next_observations)
     actions = th.as_tensor(data.actions).unsqueeze(1)
@@ -133,11 +139,12 @@ def _q_learning(scorer: ItemScorer, data: Transitions, settings: OfflineConfig, 
         with th.no_grad():
             following = next_inputs.rows(index)
             q_next = target.scores(following)
-            if settings.double_q:
-                best = scorer.scores(following).argmax(dim=1, keepdim=True)
+            if following_probabilities is not None:
+                next_value = (following_probabilities[index] * q_next).sum(dim=1)
             else:
-                best = q_next.argmax(dim=1, keepdim=True)
-            y = rewards[index] + continues[index] * q_next.gather(1, best).squeeze(1)
+                best = (scorer.scores(following) if settings.double_q else q_next).argmax(dim=1, keepdim=True)
+                next_value = q_next.gather(1, best).squeeze(1)
+            y = rewards[index] + continues[index] * next_value
         td = F.smooth_l1_loss(q_a, y)
         penalty = (th.logsumexp(q, dim=1) - q_a).mean()
         loss = td + alpha * penalty
@@ -158,25 +165,34 @@ LEARNERS: dict[str, Callable[..., list[dict]]] = {
 }
 
 
-def fit(data: Transitions, config: EnvConfig, method: str, settings: OfflineConfig, seed: int) -> OfflinePolicy:
-    """Train ``method`` on ``data`` (logged in environment ``config``) and return the greedy policy of its scores.
+def train_scorer(data: Transitions, config: EnvConfig, name: str, skip: str, settings: OfflineConfig, seed: int,
+                 loop: Callable[..., list[dict]]) -> tuple[ItemScorer, pd.DataFrame]:
+    """Train a fresh :class:`ItemScorer` (skip term ``skip``) on ``data`` with ``loop(scorer, data, settings, rng)``:
+    the trained scorer and its history, each checkpoint with the learning CPU time ``train_time_s``.
 
-    The network's initial weights come from ``th.manual_seed`` of ``(seed, TRAIN, "training", "offline",
-    method)`` and the minibatches from a generator of ``(seed, TRAIN, "training", "offline-batches", method)``, so
-    the same call gives the same policy (on one machine; float32 sums may differ in the last digits across CPUs).
-    Training runs on one thread.
+    The network's initial weights come from ``th.manual_seed`` of ``(seed, TRAIN, "training", "offline", name)`` and
+    the minibatches from a generator of ``(seed, TRAIN, "training", "offline-batches", name)``, so the same call
+    gives the same scorer (on one machine; float32 sums may differ in the last digits across CPUs). Training runs
+    on one thread.
     """
     threads = th.get_num_threads()
     th.set_num_threads(1)
     try:
-        th.manual_seed(seeds.derive_seed(seed, seeds.TRAIN, "training", "offline", method))
-        scorer = ItemScorer(config, settings.net_arch, settings.features, _skip(method, settings))
-        rng = seeds.generator(seed, seeds.TRAIN, "training", "offline-batches", method)
+        th.manual_seed(seeds.derive_seed(seed, seeds.TRAIN, "training", "offline", name))
+        scorer = ItemScorer(config, settings.net_arch, settings.features, skip)
+        rng = seeds.generator(seed, seeds.TRAIN, "training", "offline-batches", name)
         start = time.process_time()
-        history = LEARNERS[method](scorer, data, settings, rng)
+        history = loop(scorer, data, settings, rng)
         seconds = time.process_time() - start
     finally:
         th.set_num_threads(threads)
     frame = pd.DataFrame(history)
     frame["train_time_s"] = seconds
-    return OfflinePolicy(scorer, config, method, settings, seed, frame, len(data))
+    return scorer.eval(), frame
+
+
+def fit(data: Transitions, config: EnvConfig, method: str, settings: OfflineConfig, seed: int) -> OfflinePolicy:
+    """Train ``method`` on ``data`` (logged in environment ``config``) and return the greedy policy of its scores
+    (:func:`train_scorer` with ``name=method``)."""
+    scorer, history = train_scorer(data, config, method, _skip(method, settings), settings, seed, LEARNERS[method])
+    return OfflinePolicy(scorer, config, method, settings, seed, history, len(data))

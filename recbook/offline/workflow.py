@@ -35,6 +35,7 @@ from recbook import seeds
 from recbook._checks import check_real
 from recbook.evaluation.stats import mean_confidence_interval
 from recbook.ope.estimators import estimate
+from recbook.ope.fqe import QFunction
 from recbook.ope.logs import Logs
 
 __all__ = ["DECISION_ESTIMATOR", "SELECTION_ESTIMATOR", "assess", "decide", "select", "split_logs"]
@@ -66,16 +67,18 @@ def assess(
     methods: Sequence[str] = ("dr", "pdis"),
     level: float = 0.95,
     seed: int = 0,
+    q_function: QFunction | None = None,
 ) -> pd.DataFrame:
     """Off-policy estimates of ``policy`` on ``held_out`` logs, and the logger's own value on them.
 
     One row per estimator (``estimator``, ``value``, ``ci_low``, ``ci_high``, ``ess``) and a last row
     ``estimator="logger"``: the mean logged return with its normal interval. Pass logs the policy did not learn
-    from (:func:`split_logs`).
+    from (:func:`split_logs`). ``q_function`` goes to ``dm`` and ``dr`` (:func:`recbook.ope.estimate`; default: a
+    cross-fitted linear model), e.g. :func:`~recbook.offline.fqe.fit_q_evaluation` on the learning logs.
     """
     rows = []
     for method in methods:
-        result = estimate(held_out, policy, method, confidence_level=level, seed=seed)
+        result = estimate(held_out, policy, method, confidence_level=level, seed=seed, q_function=q_function)
         rows.append({"estimator": method, "value": result.value, "ci_low": result.ci_low,
                      "ci_high": result.ci_high, "ess": result.ess})
     mean, low, high = mean_confidence_interval(held_out.returns, level)

@@ -174,7 +174,9 @@ def estimate(
         target: the policy to evaluate; anything with ``action_probabilities(observations (K, d)) -> (K, n)``.
         method: one of :data:`~recbook.ope.estimators.METHODS` (see :mod:`recbook.ope`).
         q_function: for ``dm``/``dr``, a given Q-function ``q(observations, steps) -> (K, n_items)`` instead of
-            fitting one (:func:`~recbook.ope.fit_q_function`); with it ``dr`` is not cross-fitted.
+            fitting one (:func:`~recbook.ope.fit_q_function`); with it ``dr`` is not cross-fitted, so fit it on
+            other logs (e.g. :func:`recbook.offline.fit_q_evaluation` on the learning part) to keep ``dr``
+            unbiased.
         folds: cross-fitting folds of ``dr`` (and of ``dm``, so both use the same models); 1 fits on all logs.
         splits: repeated cross-fitting of ``dr``/``dm``: the number of independent random fold assignments whose
             estimates are averaged (their spread enters the standard error); 1 cross-fits once.

@@ -25,7 +25,9 @@ the work; ``sessions`` and ``epsilon`` write ``runs_sessions.csv`` and ``runs_ep
 ``runs_leave.csv``'s columns), and ``alpha`` writes ``cql_alpha.csv``
 (:func:`~recbook.experiments.offline.diagnosis.alpha_sweep`). ``dm`` (after ``original``) writes
 ``original_dm.csv`` (:func:`~recbook.experiments.offline.diagnosis.dm_check`): the original setting's policies
-estimated again on their held-out logs by DR and by the direct method alone.
+estimated again on their held-out logs by DR and by the direct method alone; ``fqe`` (after ``original``) writes
+``original_fqe.csv``, the same with the model of both fitted on the learning logs by the item-shared network
+(:func:`recbook.offline.fit_q_evaluation`) instead of DR's linear model.
 
 The modules: :mod:`~recbook.experiments.offline.common` (settings, logs, one learning run, true values),
 :mod:`~recbook.experiments.offline.parts` (the parts that learn and assess) and
@@ -58,7 +60,7 @@ the same VALIDATION users; ``tuned`` (after ``steps`` and ``rates``) learns CQL 
 those users choose (:func:`~recbook.experiments.offline.diagnosis.chosen_cql`) and writes ``runs_tuned.csv`` and
 ``tuned_table.csv`` (:func:`~recbook.experiments.offline.diagnosis.tuned_part`).
 
-CPU-minutes: 35 for ``leave``, 35 for ``original``, 2 for ``dm``, 25 for ``sessions``, 12 each for ``epsilon``
+CPU-minutes: 35 for ``leave``, 35 for ``original``, 2 for ``dm``, 22 for ``fqe``, 25 for ``sessions``, 12 each for ``epsilon``
 and ``alpha``, 25 for ``select`` (14 with the ``leave`` part's models), 13 for ``steps``, 9 for ``backups``, 10
 for ``length``, 18 for ``rates``, 6 for ``tuned``.
 """
@@ -76,7 +78,7 @@ from recbook.paths import DATA_DIR
 __all__ = ["PARTS", "main"]
 
 #: The parts of the experiment, in the order a full run does them (``--only`` picks some).
-PARTS: tuple[str, ...] = ("leave", "original", "dm", "sessions", "epsilon", "alpha", "select", "steps",
+PARTS: tuple[str, ...] = ("leave", "original", "dm", "fqe", "sessions", "epsilon", "alpha", "select", "steps",
                           "backups", "length", "rates", "tuned")
 
 
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=Path, default=DATA_DIR / "models")
     parser.add_argument("--only", action="append", choices=PARTS)
     parser.add_argument("--workers", type=int, default=2,
-                        help="processes of the dm, select, steps, backups, length, rates and tuned parts "
+                        help="processes of the dm, fqe, select, steps, backups, length, rates and tuned parts "
                              "(default 2; 1 runs in this process)")
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
@@ -111,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             _save(runs, table, args.output, "runs_tuned", "tuned_table")
         elif part == "dm":
             diagnosis.dm_check(args.models, args.workers).to_csv(args.output / "original_dm.csv", index=False)
+        elif part == "fqe":
+            diagnosis.dm_check(args.models, args.workers, network=True).to_csv(args.output / "original_fqe.csv",
+                                                                              index=False)
         elif part == "alpha":
             diagnosis.alpha_sweep().to_csv(args.output / "cql_alpha.csv", index=False)
         elif part == "length":

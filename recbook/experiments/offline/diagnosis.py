@@ -1,6 +1,6 @@
 """The parts of chapter 12's experiment that diagnose and tune: ``alpha``, ``steps``, ``backups``, ``rates`` (on
 VALIDATION users), ``length`` and ``tuned`` (on TEST users, after their choice is made on VALIDATION users), and
-``dm`` (the original setting's estimates, on its held-out logs); see :mod:`recbook.experiments.offline`."""
+``dm`` and ``fqe`` (the original setting's estimates, on its held-out logs); see :mod:`recbook.experiments.offline`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from recbook.agents.agent import load_agent
 from recbook.evaluation import compare
 from recbook.experiments.offline import common
 from recbook.experiments.offline.parts import VARIED_METHODS
-from recbook.offline import METHODS, OfflineConfig, OfflinePolicy, assess
+from recbook.offline import METHODS, OfflineConfig, OfflinePolicy, assess, fit_q_evaluation
 
 __all__ = ["ALPHAS", "BACKUP_INTERVALS", "N_VALIDATION_USERS", "RATES", "RATE_STEPS", "STEP_COUNTS", "alpha_sweep",
            "backups_sweep", "chosen_cql", "chosen_lengths", "chosen_part", "dm_check", "length_part", "rates_sweep",
@@ -168,19 +168,27 @@ def tuned_part(steps: pd.DataFrame, rates: pd.DataFrame, models: Path,
     return chosen_part({"cql": ("tuned", chosen_cql(steps, rates))}, models, workers)
 
 
-def _dm_job(job: tuple[str, int, str]) -> dict[str, Any]:
-    method, seed, models = job
+def _dm_job(job: tuple[str, int, str, bool]) -> dict[str, Any]:
+    method, seed, models, network = job
     policy = load_agent(Path(models) / f"offline_original_{method}_seed{seed}.zip")
-    _, held_out = common.logged("original", common.N_SESSIONS, seed)
-    table = assess(policy, held_out, methods=("dr", "dm"), seed=seed).set_index("estimator")
-    return {"method": method, "seed": seed, **common.estimate_columns(table, ("dr", "dm")),
-            "ess": float(table.loc["dr", "ess"])}
+    learning, held_out = common.logged("original", common.N_SESSIONS, seed)
+    q_function = fit_q_evaluation(learning, policy, seed=seed) if network else None
+    table = assess(policy, held_out, methods=("dr", "dm"), seed=seed, q_function=q_function).set_index("estimator")
+    row = {"method": method, "seed": seed, **common.estimate_columns(table, ("dr", "dm")),
+           "ess": float(table.loc["dr", "ess"])}
+    if q_function is not None:
+        row["fqe_cpu_s"] = float(q_function.history["train_time_s"].iloc[-1])
+    return row
 
 
-def dm_check(models: Path, workers: int = 2) -> pd.DataFrame:
+def dm_check(models: Path, workers: int = 2, network: bool = False) -> pd.DataFrame:
     """Where the original setting's DR estimates come from: every ``original`` policy (loaded from ``models``)
     estimated again on its seed's held-out logs by DR and by the direct method alone (the fitted Q evaluation model
-    DR corrects), with the same seed, so ``dr_*`` repeat ``runs_original.csv``'s; ``ess`` is DR's mean per-step
-    effective sample size."""
-    jobs = [(method, seed, str(models)) for method in METHODS for seed in common.SEEDS]
+    DR corrects), with the same seed; ``ess`` is DR's mean per-step effective sample size.
+
+    By default the model is DR's own (linear, cross-fitted on the held-out logs), so ``dr_*`` repeat
+    ``runs_original.csv``'s. With ``network`` it is the item-shared network fitted on the policy's *learning* logs
+    by :func:`recbook.offline.fit_q_evaluation` (``OfflineConfig()``'s settings, seed ``seed``; its CPU time in
+    ``fqe_cpu_s``): does a better model of the same kind bring the estimates to the truth?"""
+    jobs = [(method, seed, str(models), network) for method in METHODS for seed in common.SEEDS]
     return pd.DataFrame(common.parallel_map(_dm_job, jobs, workers))
