@@ -529,6 +529,11 @@ def test_committed_runs_agree_with_their_tables() -> None:
     network = pd.read_csv(data_path("offline", "original_fqe.csv"))
     assert list(zip(network["method"], network["seed"])) == list(zip(original["method"], original["seed"]))
     assert np.allclose(network["ess"], dm["ess"]) and (network["fqe_cpu_s"] <= 600).all()
+    leave_network = pd.read_csv(data_path("offline", "leave_fqe.csv"))
+    leave_runs = pd.read_csv(data_path("offline", "runs_leave.csv"))
+    assert list(zip(leave_network["method"], leave_network["seed"])) == list(zip(leave_runs["method"],
+                                                                                   leave_runs["seed"]))
+    assert (leave_network["fqe_cpu_s"] <= 600).all()
     # The backups part crossed the copies with the lengths, on every seed.
     backups = pd.read_csv(data_path("offline", "backups.csv"))
     assert sorted(set(zip(backups["gradient_steps"], backups["target_update_interval"]))) == sorted(

@@ -89,30 +89,41 @@ def test_counts_logs_and_wrong_shapes_are_refused(logs: Logs) -> None:
 
 
 def test_the_fqe_part_estimates_with_a_network_fitted_on_the_learning_logs(tmp_path, monkeypatch) -> None:
+    import shutil
+
     import recbook.experiments.offline as experiment
     from recbook.experiments.offline import common, diagnosis, parts
+    from recbook.paths import data_path
 
     models = tmp_path / "models"
     models.mkdir()
+    for k in (0, 1, 2):
+        shutil.copy(data_path("models", f"leave_posterior_seed{k}.zip"), models)
     for name, value in {"N_SESSIONS": 60, "N_HELD_OUT": 40, "N_TEST_USERS": 100, "SEEDS": (0,)}.items():
         monkeypatch.setattr(common, name, value)
     monkeypatch.setattr(common, "learn", functools.partial(offline.learn, gradient_steps=5, batch_size=16))
     fitted = []
 
     def fit(logs, policy, **kwargs):
-        fitted.append((logs.n_sessions, policy.method))
+        fitted.append((logs.config.leave_rate > 0, logs.n_sessions, policy.method))
         return offline.fit_q_evaluation(logs, policy, gradient_steps=5, batch_size=16, **kwargs)
 
     monkeypatch.setattr(diagnosis, "fit_q_evaluation", fit)
-    runs, _ = parts.learning_part("original", models)
+    runs = {setting: parts.learning_part(setting, models)[0] for setting in ("leave", "original")}
     out = tmp_path / "out"
     argv = ["--output", str(out), "--models", str(models), "--workers", "1", "--only"]
     assert experiment.main([*argv, "fqe"]) == 0 and experiment.main([*argv, "dm"]) == 0
+    # One network per policy of each setting, fitted on its 60 learning sessions, never on the 40 held out.
+    assert fitted == [(setting == "leave", 60, method) for setting in common.PRESETS
+                      for method in runs[setting]["method"]]
+    for setting in common.PRESETS:
+        network = pd.read_csv(out / f"{setting}_fqe.csv")
+        assert list(zip(network["method"], network["seed"])) == list(zip(runs[setting]["method"],
+                                                                         runs[setting]["seed"]))
+        assert (network["fqe_cpu_s"] >= 0).all()
     network, linear = pd.read_csv(out / "original_fqe.csv"), pd.read_csv(out / "original_dm.csv")
-    # One network per policy, fitted on the 60 learning sessions, never on the 40 held out.
-    assert fitted == [(60, method) for method in runs["method"]]
-    assert list(zip(network["method"], network["seed"])) == list(zip(runs["method"], runs["seed"]))
-    assert (network["fqe_cpu_s"] >= 0).all() and "fqe_cpu_s" not in linear
     # The same held-out logs and weights, another model: the same effective sample, other estimates.
-    assert np.allclose(network["ess"], linear["ess"])
+    assert "fqe_cpu_s" not in linear and np.allclose(network["ess"], linear["ess"])
     assert not np.allclose(network["dm_value"], linear["dm_value"])
+    with pytest.raises(ValueError, match="setting must be one of"):
+        diagnosis.dm_check(models, setting="slates")

@@ -117,7 +117,7 @@ def _q_learning(scorer: ItemScorer, data: Transitions, settings: OfflineConfig, 
                 alpha: float, next_probabilities: np.ndarray | None = None) -> list[dict]:
     """The Q-learners' loop. With ``next_probabilities`` (``(N, n)``: a target policy's ``pi(a' | s_{t+1})`` of every
     transition) the TD target is that policy's expected next value, ``r_t + gamma sum_a' pi(a'|s_{t+1})
-    Q_target(s_{t+1}, a')``: fitted Q *evaluation* of the policy (:func:`recbook.offline.fqe.fit_q_evaluation`)
+    Q_target(s_{t+1}, a')``: fitted Q *evaluation* of the policy (:func:`recbook.offline.fit_q_evaluation`)
     rather than the max of Q-learning."""
     following_probabilities = None if next_probabilities is None else th.as_tensor(next_probabilities,
                                                                                    dtype=th.float32)
@@ -167,8 +167,9 @@ LEARNERS: dict[str, Callable[..., list[dict]]] = {
 
 def train_scorer(data: Transitions, config: EnvConfig, name: str, skip: str, settings: OfflineConfig, seed: int,
                  loop: Callable[..., list[dict]]) -> tuple[ItemScorer, pd.DataFrame]:
-    """Train a fresh :class:`ItemScorer` (skip term ``skip``) on ``data`` with ``loop(scorer, data, settings, rng)``:
-    the trained scorer and its history, each checkpoint with the learning CPU time ``train_time_s``.
+    """Train a fresh :class:`~recbook.offline.ItemScorer` (skip term ``skip``) on ``data`` with
+    ``loop(scorer, data, settings, rng)``: the trained scorer and its history, each checkpoint with the learning CPU
+    time ``train_time_s``.
 
     The network's initial weights come from ``th.manual_seed`` of ``(seed, TRAIN, "training", "offline", name)`` and
     the minibatches from a generator of ``(seed, TRAIN, "training", "offline-batches", name)``, so the same call

@@ -74,7 +74,7 @@ def assess(
     One row per estimator (``estimator``, ``value``, ``ci_low``, ``ci_high``, ``ess``) and a last row
     ``estimator="logger"``: the mean logged return with its normal interval. Pass logs the policy did not learn
     from (:func:`split_logs`). ``q_function`` goes to ``dm`` and ``dr`` (:func:`recbook.ope.estimate`; default: a
-    cross-fitted linear model), e.g. :func:`~recbook.offline.fqe.fit_q_evaluation` on the learning logs.
+    cross-fitted linear model), e.g. :func:`recbook.offline.fit_q_evaluation` on the learning logs.
     """
     rows = []
     for method in methods:

@@ -25,9 +25,10 @@ the work; ``sessions`` and ``epsilon`` write ``runs_sessions.csv`` and ``runs_ep
 ``runs_leave.csv``'s columns), and ``alpha`` writes ``cql_alpha.csv``
 (:func:`~recbook.experiments.offline.diagnosis.alpha_sweep`). ``dm`` (after ``original``) writes
 ``original_dm.csv`` (:func:`~recbook.experiments.offline.diagnosis.dm_check`): the original setting's policies
-estimated again on their held-out logs by DR and by the direct method alone; ``fqe`` (after ``original``) writes
-``original_fqe.csv``, the same with the model of both fitted on the learning logs by the item-shared network
-(:func:`recbook.offline.fit_q_evaluation`) instead of DR's linear model.
+estimated again on their held-out logs by DR and by the direct method alone; ``fqe`` (after ``leave`` and
+``original``) writes ``leave_fqe.csv`` and ``original_fqe.csv``, the same for both settings' policies with the model
+fitted on the learning logs by the item-shared network (:func:`recbook.offline.fit_q_evaluation`) instead of DR's
+linear model.
 
 The modules: :mod:`~recbook.experiments.offline.common` (settings, logs, one learning run, true values),
 :mod:`~recbook.experiments.offline.parts` (the parts that learn and assess) and
@@ -60,9 +61,9 @@ the same VALIDATION users; ``tuned`` (after ``steps`` and ``rates``) learns CQL 
 those users choose (:func:`~recbook.experiments.offline.diagnosis.chosen_cql`) and writes ``runs_tuned.csv`` and
 ``tuned_table.csv`` (:func:`~recbook.experiments.offline.diagnosis.tuned_part`).
 
-CPU-minutes: 35 for ``leave``, 35 for ``original``, 2 for ``dm``, 22 for ``fqe``, 25 for ``sessions``, 12 each for ``epsilon``
-and ``alpha``, 25 for ``select`` (14 with the ``leave`` part's models), 13 for ``steps``, 9 for ``backups``, 10
-for ``length``, 18 for ``rates``, 6 for ``tuned``.
+CPU-minutes: 35 for ``leave``, 35 for ``original``, 2 for ``dm``, 33 for ``fqe``, 25 for ``sessions``, 12 each
+for ``epsilon`` and ``alpha``, 25 for ``select`` (14 with the ``leave`` part's models), 13 for ``steps``, 9 for
+``backups``, 10 for ``length``, 18 for ``rates``, 6 for ``tuned``.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recbook.experiments.offline import diagnosis, parts
+from recbook.experiments.offline import common, diagnosis, parts
 from recbook.paths import DATA_DIR
 
 __all__ = ["PARTS", "main"]
@@ -114,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         elif part == "dm":
             diagnosis.dm_check(args.models, args.workers).to_csv(args.output / "original_dm.csv", index=False)
         elif part == "fqe":
-            diagnosis.dm_check(args.models, args.workers, network=True).to_csv(args.output / "original_fqe.csv",
-                                                                              index=False)
+            for setting in common.PRESETS:
+                diagnosis.dm_check(args.models, args.workers, network=True, setting=setting).to_csv(
+                    args.output / f"{setting}_fqe.csv", index=False)
         elif part == "alpha":
             diagnosis.alpha_sweep().to_csv(args.output / "cql_alpha.csv", index=False)
         elif part == "length":

@@ -168,10 +168,10 @@ def tuned_part(steps: pd.DataFrame, rates: pd.DataFrame, models: Path,
     return chosen_part({"cql": ("tuned", chosen_cql(steps, rates))}, models, workers)
 
 
-def _dm_job(job: tuple[str, int, str, bool]) -> dict[str, Any]:
-    method, seed, models, network = job
-    policy = load_agent(Path(models) / f"offline_original_{method}_seed{seed}.zip")
-    learning, held_out = common.logged("original", common.N_SESSIONS, seed)
+def _dm_job(job: tuple[str, str, int, str, bool]) -> dict[str, Any]:
+    setting, method, seed, models, network = job
+    policy = load_agent(Path(models) / f"offline_{setting}_{method}_seed{seed}.zip")
+    learning, held_out = common.logged(setting, common.N_SESSIONS, seed)
     q_function = fit_q_evaluation(learning, policy, seed=seed) if network else None
     table = assess(policy, held_out, methods=("dr", "dm"), seed=seed, q_function=q_function).set_index("estimator")
     row = {"method": method, "seed": seed, **common.estimate_columns(table, ("dr", "dm")),
@@ -181,14 +181,16 @@ def _dm_job(job: tuple[str, int, str, bool]) -> dict[str, Any]:
     return row
 
 
-def dm_check(models: Path, workers: int = 2, network: bool = False) -> pd.DataFrame:
-    """Where the original setting's DR estimates come from: every ``original`` policy (loaded from ``models``)
+def dm_check(models: Path, workers: int = 2, network: bool = False, setting: str = "original") -> pd.DataFrame:
+    """Where a setting's DR estimates come from: every policy of the ``setting`` part (loaded from ``models``)
     estimated again on its seed's held-out logs by DR and by the direct method alone (the fitted Q evaluation model
     DR corrects), with the same seed; ``ess`` is DR's mean per-step effective sample size.
 
-    By default the model is DR's own (linear, cross-fitted on the held-out logs), so ``dr_*`` repeat
-    ``runs_original.csv``'s. With ``network`` it is the item-shared network fitted on the policy's *learning* logs
+    By default the model is DR's own (linear, cross-fitted on the held-out logs), so ``dr_*`` repeat the
+    ``runs_{setting}.csv``'s. With ``network`` it is the item-shared network fitted on the policy's *learning* logs
     by :func:`recbook.offline.fit_q_evaluation` (``OfflineConfig()``'s settings, seed ``seed``; its CPU time in
     ``fqe_cpu_s``): does a better model of the same kind bring the estimates to the truth?"""
-    jobs = [(method, seed, str(models), network) for method in METHODS for seed in common.SEEDS]
+    if setting not in common.PRESETS:
+        raise ValueError(f"setting must be one of {sorted(common.PRESETS)}, got {setting!r}")
+    jobs = [(setting, method, seed, str(models), network) for method in METHODS for seed in common.SEEDS]
     return pd.DataFrame(common.parallel_map(_dm_job, jobs, workers))
