@@ -1,6 +1,7 @@
 """The parts of chapter 12's experiment that diagnose and tune: ``alpha``, ``steps``, ``backups``, ``rates`` (on
 VALIDATION users), ``length`` and ``tuned`` (on TEST users, after their choice is made on VALIDATION users), and
-``dm`` and ``fqe`` (the original setting's estimates, on its held-out logs); see :mod:`recbook.experiments.offline`."""
+``dm`` (the original setting's estimates, on its held-out logs) and ``fqe`` (both settings' estimates with a
+network model fitted on the learning logs); see :mod:`recbook.experiments.offline`."""
 
 from __future__ import annotations
 
